@@ -1,0 +1,58 @@
+import type { LimitedOperation } from '../domain/budget.ts';
+import type { DataLocalizationRegion } from '../jobs/job.v1.ts';
+
+/** Meta's error object, as far as the worker uses it. Text fields are already scrubbed of the PIN and token. */
+export interface GraphError {
+  code: number;
+  subcode?: number;
+  message?: string;
+  details?: string;
+  fbtraceId?: string;
+}
+
+/** The result of one register or deregister request. The client never throws for a Graph or network failure. */
+export type GraphCallResult =
+  | { kind: 'success'; httpStatus: number; durationMs: number }
+  | {
+      kind: 'graph_error';
+      httpStatus: number;
+      error: GraphError;
+      /** From the usage headers, when Meta says how long until throttling ends. */
+      regainAfterSeconds?: number;
+      durationMs: number;
+    }
+  | {
+      /** No usable answer: the request may or may not have reached Meta. */
+      kind: 'no_answer';
+      why: 'timeout' | 'network' | 'server_error' | 'unreadable_response';
+      httpStatus?: number;
+      durationMs: number;
+    };
+
+/** A number's registration state, from `GET /{id}?fields=...`. Unknown values are passed through. */
+export interface NumberState {
+  status?: string;
+  platformType?: string;
+  codeVerificationStatus?: string;
+  nameStatus?: string;
+}
+
+/** A state read has three outcomes: known, or unknown (never to be read as "not registered"). */
+export type StateReadResult =
+  | { kind: 'known'; state: NumberState }
+  | { kind: 'unknown'; why: string; code?: number; fbtraceId?: string };
+
+export interface RegisterRequest {
+  phoneNumberId: string;
+  pin: string;
+  dataLocalizationRegion?: DataLocalizationRegion;
+}
+
+/** Meta's Graph API, as far as registration goes. */
+export interface GraphClient {
+  register(request: RegisterRequest, token: string): Promise<GraphCallResult>;
+  deregister(phoneNumberId: string, token: string): Promise<GraphCallResult>;
+  readState(phoneNumberId: string, token: string): Promise<StateReadResult>;
+}
+
+export type { LimitedOperation };

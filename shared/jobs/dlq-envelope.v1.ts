@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { jobV1Schema } from './job.v1.ts';
+
+/** Why a job was dead-lettered. The category decides what ops (and the scheduled redrive) may do. */
+export const DEAD_LETTER_CATEGORIES = [
+  /** The message is not a valid job. Fix the producer; never redriven as is. */
+  'invalid_job',
+  /** Attempt window full, number blocked (133016), or PIN guessing paused (133008/9). Redrive at `eligibleAt`. */
+  'rate_limited',
+  /** Meta refused for a reason a retry cannot fix (wrong PIN, token, permissions, unknown codes). */
+  'permanent_error',
+  /** 133006: the number must be verified again (request_code, verify_code) before registering. */
+  'needs_verification',
+  /** No PIN or token in Secrets Manager, or one that is malformed. Store it, then redrive by id. */
+  'missing_secret',
+  /** A transient failure outlasted MAX_DELIVERIES. The history says what was tried. */
+  'retries_exhausted',
+] as const;
+
+export type DeadLetterCategory = (typeof DEAD_LETTER_CATEGORIES)[number];
+
+/** Categories the scheduled redrive and `dlq redrive --eligible` may send back once `eligibleAt` has passed. */
+export const AUTO_REDRIVE_CATEGORIES: readonly DeadLetterCategory[] = ['rate_limited'];
+
+const isoTime = z.iso.datetime();
+
+/** One request the ledger recorded for this job. Never holds a PIN or token. */
+export const attemptSummarySchema = z.object({
+  at: isoTime,
+  action: z.enum(['register', 'deregister']),
+  outcome: z.enum(['pending', 'success', 'rejected', 'unknown']),
+  code: z.number().int().optional(),
+  httpStatus: z.number().int().optional(),
+  fbtraceId: z.string().optional(),
+  durationMs: z.number().optional(),
+});
+
+export type AttemptSummary = z.infer<typeof attemptSummarySchema>;
+
+/**
+ * A dead-lettered job, version 1: the original job plus everything a person needs to act.
+ * The CLI, the scheduled redrive and the tests all read it through this schema.
+ */
+export const deadLetterEnvelopeV1Schema = z.object({
+  schemaVersion: z.literal(1),
+  kind: z.literal('wa-registrar.dead-letter'),
+  category: z.enum(DEAD_LETTER_CATEGORIES),
+  /** What happened, as a sentence. */
+  reason: z.string(),
+  /** What a person should do next. */
+  hint: z.string(),
+  /** The job as validated; null when the message was not a valid job. */
+  job: jobV1Schema.nullable(),
+  /** For invalid jobs only: the body as received (secret fields redacted, long bodies truncated). */
+  rawBody: z.string().optional(),
+  rawBodyBytes: z.number().int().optional(),
+  /** The job's idempotency key (its `idempotencyKey`, else the original SQS message id). */
+  jobKey: z.string(),
+  phoneNumberId: z.string().optional(),
+  action: z.string().optional(),
+  /** Meta's error, when Graph answered with one. */
+  graphError: z
+    .object({
+      code: z.number().int().optional(),
+      subcode: z.number().int().optional(),
+      message: z.string().optional(),
+      details: z.string().optional(),
+      fbtraceId: z.string().optional(),
+      httpStatus: z.number().int().optional(),
+    })
+    .optional(),
+  /** Meta blocks the number for this action until then (after 133016). */
+  blockedUntil: isoTime.optional(),
+  /** The earliest time a redrive can succeed (window reopens, block ends). Absent when only a person can fix it. */
+  eligibleAt: isoTime.optional(),
+  budget: z
+    .object({ used: z.number().int(), limit: z.number().int(), windowHours: z.number(), scope: z.string() })
+    .optional(),
+  attempts: z.array(attemptSummarySchema),
+  receiveCount: z.number().int(),
+  sourceMessageId: z.string(),
+  deadLetteredAt: isoTime,
+  /** How many times ops redrove this job already; the next redrive uses generation + 1. */
+  redriveGeneration: z.number().int().min(0),
+});
+
+export type DeadLetterEnvelopeV1 = z.infer<typeof deadLetterEnvelopeV1Schema>;
+
+/** SQS message attribute carrying the redrive generation on a job re-sent by the CLI or scheduled redrive. */
+export const REDRIVE_GENERATION_ATTRIBUTE = 'waRegistrarRedriveGeneration';
