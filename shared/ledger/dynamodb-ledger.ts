@@ -130,7 +130,7 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
           Key: { pk, sk: S(jobKeyOf(request.jobKey)) },
           UpdateExpression:
             'SET #status = :inProgress, generation = :gen, leaseOwner = :owner, leaseUntil = :lease, ' +
-            'lastAttemptId = :attemptId, lastAttemptOperation = :op, lastAttemptOutcome = :pending, ' +
+            'lastAttemptId = :attemptId, lastAttemptAt = :at, lastAttemptOperation = :op, lastAttemptOutcome = :pending, ' +
             'deregisterDone = if_not_exists(deregisterDone, :false), version = :nextJob, expiresAt = :jobExp',
           ConditionExpression: versionCondition(request.expectedJob?.version ?? 0),
           ExpressionAttributeNames: { '#status': 'status' },
@@ -140,6 +140,7 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
             ':owner': S(request.leaseOwner),
             ':lease': N(request.leaseUntil),
             ':attemptId': S(request.attemptId),
+            ':at': N(request.now),
             ':op': S(request.operation),
             ':pending': S('pending'),
             ':false': { BOOL: false },
@@ -353,6 +354,7 @@ function toJob(item: Record<string, AttributeValue>): JobRecord {
       : {
           lastAttempt: {
             attemptId: lastAttemptId,
+            at: num(item, 'lastAttemptAt') ?? 0,
             operation: str(item, 'lastAttemptOperation') as LimitedOperation,
             outcome: str(item, 'lastAttemptOutcome') as AttemptOutcome,
           },

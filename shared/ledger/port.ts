@@ -23,7 +23,7 @@ export interface JobRecord {
   leaseUntil?: number;
   /** set_localization: the deregister step took effect, so a redelivery resumes at the register. */
   deregisterDone: boolean;
-  lastAttempt?: { attemptId: string; operation: LimitedOperation; outcome: AttemptOutcome };
+  lastAttempt?: { attemptId: string; at: number; operation: LimitedOperation; outcome: AttemptOutcome };
 }
 
 /** Everything the worker needs to decide, read in one round trip. */
