@@ -1,0 +1,60 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { systemClock } from '../../shared/clock.ts';
+import { redriveDeadLetters, type RedriveReport } from '../../shared/ops/redrive.ts';
+import { loadScheduledRedriveConfig } from './config.ts';
+
+const config = loadScheduledRedriveConfig(process.env);
+const sqs = new SQSClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 25_000 } });
+const logger = new Logger({ serviceName: 'wa-registrar', persistentKeys: { component: 'scheduled-redrive' } });
+
+/** Leaves this much of the invocation for releasing held messages and logging. */
+const SAFETY_MS = 15_000;
+
+/** What one run did, by message id (ids and categories only: envelopes never leave the queue in logs). */
+export interface ScheduledRedriveSummary {
+  redriven: number;
+  skipped: number;
+  failed: number;
+  truncated: boolean;
+  redrivenMessageIds: string[];
+}
+
+/**
+ * EventBridge (every 15 min) → `dlq redrive --eligible`: rate-limited dead-letters go back to the job queue once
+ * their window has reopened. Failures are logged and then thrown, so the invocation counts as failed for alarms;
+ * EventBridge's retry is safe because a re-sent job has the same deduplication id and generation.
+ */
+export const handler = middy(async (_event: unknown, context: Context): Promise<ScheduledRedriveSummary> => {
+  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000;
+  const report: RedriveReport = await redriveDeadLetters(
+    {
+      sqs,
+      jobQueueUrl: config.JOB_QUEUE_URL,
+      deadLetterQueueUrl: config.DEAD_LETTER_QUEUE_URL,
+      clock: systemClock,
+      scan: { visibilityTimeoutSeconds: 120, waitTimeSeconds: config.DLQ_SCAN_WAIT_SECONDS },
+    },
+    { mode: { kind: 'eligible' }, deadline: Date.now() + Math.max(1_000, remaining - SAFETY_MS) },
+  );
+  const summary: ScheduledRedriveSummary = {
+    redriven: report.redriven.length,
+    skipped: report.skipped.length,
+    failed: report.failed.length,
+    truncated: report.truncated,
+    redrivenMessageIds: report.redriven.map((job) => job.messageId),
+  };
+  logger.info('scheduled redrive finished', {
+    ...summary,
+    redrivenJobs: report.redriven.map(({ messageId, phoneNumberId, jobKey, generation }) => ({ messageId, phoneNumberId, jobKey, generation })),
+  });
+  for (const problem of report.releaseProblems) logger.warn('could not release a dead-letter; it reappears after its timeout', { problem });
+  if (report.failed.length > 0) {
+    logger.error('some dead-letters could not be redriven', { failures: report.failed });
+    throw new Error(`${report.failed.length} dead-letter(s) could not be redriven; see the log for ids and causes`);
+  }
+  return summary;
+}).use(injectLambdaContext(logger, { resetKeys: true }));
