@@ -1,0 +1,142 @@
+import type { Node } from 'constructs';
+
+/**
+ * Deployment settings, read from CDK context (`cdk.json` defaults, overridden with `-c key=value`).
+ * Validated once, when the app is built, so a typo fails `cdk synth` instead of a cold start.
+ */
+export interface RegistrarConfig {
+  /** Short name of the deployment (`dev`, `prod`); part of the stack name. */
+  readonly stage: string;
+  readonly graphApiVersion: string;
+  readonly graphApiBaseUrl: string;
+  /** Name of the Secrets Manager secret holding the system-user token. Never created by the stack. */
+  readonly tokenSecretName: string;
+  /** PIN secrets are named `<pinSecretPrefix><phoneNumberId>`. Never created by the stack. */
+  readonly pinSecretPrefix: string;
+  /** Subscribed to the alarm topic when set. */
+  readonly alarmEmail: string | undefined;
+  /** Upper bound on concurrent worker invocations fed by the job queue. */
+  readonly maxConcurrency: number;
+  readonly attemptLimit: number;
+  readonly attemptBudgetShared: boolean;
+  /** Deploys the scheduled DLQ redrive (rate 15 minutes). */
+  readonly scheduledRedrive: boolean;
+}
+
+/** Every context key the app reads, in the order the docs list them. */
+export const CONTEXT_KEYS = [
+  'stage',
+  'graphApiVersion',
+  'graphApiBaseUrl',
+  'tokenSecretName',
+  'pinSecretPrefix',
+  'alarmEmail',
+  'maxConcurrency',
+  'attemptLimit',
+  'attemptBudgetShared',
+  'scheduledRedrive',
+] as const satisfies readonly (keyof RegistrarConfig)[];
+
+/** Defaults when a key is in neither `cdk.json` nor `-c`; `cdk.json` repeats them so they are visible. */
+export const CONTEXT_DEFAULTS = {
+  stage: 'dev',
+  graphApiVersion: 'v25.0',
+  graphApiBaseUrl: 'https://graph.facebook.com',
+  tokenSecretName: 'wa-registrar/graph-token',
+  pinSecretPrefix: 'wa-registrar/pin/',
+  alarmEmail: '',
+  maxConcurrency: 10,
+  attemptLimit: 10,
+  attemptBudgetShared: true,
+  scheduledRedrive: true,
+} as const satisfies Record<(typeof CONTEXT_KEYS)[number], string | number | boolean>;
+
+/** Thrown for bad context. The message names every bad key and how to fix it. */
+export class ContextError extends Error {
+  override readonly name = 'ContextError';
+}
+
+// Secrets Manager allows these characters in a name; `*` and `?` would turn our IAM ARN pattern into a wider wildcard.
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
+
+type Reader<T> = (raw: unknown) => T;
+
+const text =
+  (pattern: RegExp, rule: string, maxLength = 512): Reader<string> =>
+  (raw) => {
+    if (typeof raw !== 'string') throw new Error(`must be a string (${rule})`);
+    if (raw.length > maxLength) throw new Error(`must be at most ${maxLength} characters`);
+    if (!pattern.test(raw)) throw new Error(`must be ${rule}`);
+    return raw;
+  };
+
+const integer =
+  (min: number, max: number): Reader<number> =>
+  (raw) => {
+    // `-c maxConcurrency=20` arrives as a string, cdk.json gives a number.
+    const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+    if (typeof value !== 'number' || !Number.isInteger(value)) throw new Error(`must be a whole number from ${min} to ${max}`);
+    if (value < min || value > max) throw new Error(`must be from ${min} to ${max} (got ${value})`);
+    return value;
+  };
+
+const boolean: Reader<boolean> = (raw) => {
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new Error('must be true or false');
+};
+
+const httpsUrl: Reader<string> = (raw) => {
+  if (typeof raw !== 'string') throw new Error('must be an https URL');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error('must be an https URL');
+  }
+  if (url.protocol !== 'https:') throw new Error('must be an https URL (the token travels in its headers)');
+  if (url.pathname !== '/' || url.search || url.hash) throw new Error('must be a bare origin such as https://graph.facebook.com (the version is graphApiVersion)');
+  return url.origin;
+};
+
+const optionalEmail: Reader<string | undefined> = (raw) => {
+  if (raw === undefined || raw === '' || raw === false) return undefined;
+  if (typeof raw !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(raw)) throw new Error('must be an e-mail address, or empty for none');
+  return raw;
+};
+
+const readers: { [K in keyof RegistrarConfig]: Reader<RegistrarConfig[K]> } = {
+  stage: text(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and hyphens, starting with a letter', 20),
+  graphApiVersion: text(/^v\d+\.\d+$/, 'a Graph API version such as v25.0', 10),
+  graphApiBaseUrl: httpsUrl,
+  tokenSecretName: text(SECRET_NAME, 'a Secrets Manager secret name (letters, digits and /_+=.@-)'),
+  pinSecretPrefix: text(SECRET_NAME, 'a Secrets Manager name prefix (letters, digits and /_+=.@-)', 400),
+  alarmEmail: optionalEmail,
+  // Lambda's SQS event source accepts a MaximumConcurrency from 2 to 1000.
+  maxConcurrency: integer(2, 1000),
+  // Meta allows 10 requests per number per window; a lower limit keeps slots for people acting by hand.
+  attemptLimit: integer(1, 10),
+  attemptBudgetShared: boolean,
+  scheduledRedrive: boolean,
+};
+
+/**
+ * Reads and validates the app's context. Throws a {@link ContextError} naming every bad key.
+ * Unset keys take {@link CONTEXT_DEFAULTS}.
+ */
+export function readConfig(node: Node): RegistrarConfig {
+  const problems: string[] = [];
+  const config: Record<string, unknown> = {};
+  for (const key of CONTEXT_KEYS) {
+    const raw: unknown = node.tryGetContext(key) ?? CONTEXT_DEFAULTS[key];
+    try {
+      config[key] = readers[key](raw);
+    } catch (error) {
+      problems.push(`${key} ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ContextError(`invalid CDK context (set with -c key=value or in cdk.json): ${problems.join('; ')}`);
+  }
+  return config as unknown as RegistrarConfig;
+}

@@ -1,0 +1,45 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { LEDGER_TABLE } from '../definitions.ts';
+
+/**
+ * The attempt ledger: every register/deregister request per number, the budgets and the job records.
+ * It is the only memory of how much of Meta's 10-per-72-hour budget is spent, so it is retained on
+ * stack deletion and has point-in-time recovery.
+ */
+export class AttemptLedger extends Construct {
+  readonly table: Table;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: LEDGER_TABLE.partitionKey.name, type: AttributeType.STRING },
+      sortKey: { name: LEDGER_TABLE.sortKey.name, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Expired attempts fall out of the window; the adapter also filters on expiresAt because TTL deletion is lazy.
+      timeToLiveAttribute: LEDGER_TABLE.ttlAttribute,
+      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
+    });
+  }
+
+  /**
+   * The worker's access: reads, conditional writes and condition checks on this table only.
+   * TransactWriteItems is authorized per contained action, so it needs no action of its own.
+   */
+  grantWorkerAccess(grantee: IGrantable): void {
+    this.table.grant(
+      grantee,
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:ConditionCheckItem',
+    );
+  }
+}

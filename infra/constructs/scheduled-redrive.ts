@@ -1,0 +1,49 @@
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Construct } from 'constructs';
+import { ENTRIES, REDRIVE_TIMEOUT_SECONDS } from '../definitions.ts';
+import type { JobQueue } from './job-queue.ts';
+import { RegistrarFunction } from './worker-function.ts';
+
+export interface ScheduledRedriveProps {
+  readonly jobs: JobQueue;
+  readonly entry?: string;
+  /** How often the DLQ is checked for jobs that are due again. */
+  readonly rate?: Duration;
+}
+
+/**
+ * The scheduled redrive (issue 5): an EventBridge rule runs a function that moves due dead letters
+ * back onto the job queue. It has no access to the ledger, the secrets or Meta.
+ */
+export class ScheduledRedrive extends Construct {
+  readonly fn: RegistrarFunction;
+  readonly rule: Rule;
+  readonly errorsAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: ScheduledRedriveProps) {
+    super(scope, id);
+    this.fn = new RegistrarFunction(this, 'Redrive', {
+      entry: props.entry ?? ENTRIES.scheduledRedrive,
+      description: 'wa-registrar: moves due dead letters back onto the job queue',
+      timeout: Duration.seconds(REDRIVE_TIMEOUT_SECONDS),
+      memorySize: 256,
+    }).redriveFrom(props.jobs);
+    // A failed run is retried twice; whatever is left is picked up by the next scheduled run.
+    this.rule = new Rule(this, 'Schedule', {
+      description: 'wa-registrar: scheduled DLQ redrive',
+      schedule: Schedule.rate(props.rate ?? Duration.minutes(15)),
+      targets: [new LambdaFunction(this.fn.function, { retryAttempts: 2, maxEventAge: Duration.minutes(10) })],
+    });
+    this.errorsAlarm = new Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: 'wa-registrar: the scheduled redrive failed. Dead letters are not being retried; see its log group.',
+      metric: this.fn.function.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+}

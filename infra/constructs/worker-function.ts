@@ -1,0 +1,170 @@
+import { isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { BUNDLE, METRICS } from '../definitions.ts';
+import type { AttemptLedger } from './attempt-ledger.ts';
+import type { JobQueue } from './job-queue.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface RegistrarFunctionProps {
+  /** Handler entry, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly memorySize?: number;
+  /** Environment that needs no grant. Variables tied to a resource are set by the method that grants it. */
+  readonly environment?: Record<string, string>;
+}
+
+/**
+ * A wa-registrar Lambda with the project's defaults set once: Node.js 24 on arm64, an ESM bundle
+ * with the tested SDK inside, source maps, its own log group and a role that may only write there.
+ * Every other permission comes from a method below that grants it and sets its variable together.
+ */
+export class RegistrarFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: RegistrarFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: RetentionDays.THREE_MONTHS,
+      // Logs are the audit trail of register attempts (with fbtrace ids); keep them if the stack goes.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Our own role instead of AWSLambdaBasicExecutionRole, whose log permissions cover every log group.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (execution role)`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: isAbsolute(props.entry) ? props.entry : `${repoRoot}${props.entry}`,
+      handler: 'handler',
+      projectRoot: repoRoot,
+      depsLockFilePath: `${repoRoot}package-lock.json`,
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: METRICS.service,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: BUNDLE.target,
+        minify: BUNDLE.minify,
+        sourceMap: BUNDLE.sourcemap,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: BUNDLE.sourcesContent,
+        mainFields: [...BUNDLE.mainFields],
+        banner: BUNDLE.banner,
+        // Ship the SDK version the tests ran against, not whatever the runtime carries this month.
+        bundleAwsSDK: true,
+        // esbuild is a local dev dependency: synth never needs Docker.
+        forceDockerBundling: false,
+      },
+    });
+    // The role must exist with its log permissions before the function first runs.
+    this.function.node.addDependency(this.role);
+  }
+
+  /** Read and conditionally write the attempt ledger; sets LEDGER_TABLE_NAME. */
+  useLedger(ledger: AttemptLedger): this {
+    ledger.grantWorkerAccess(this.role);
+    this.function.addEnvironment('LEDGER_TABLE_NAME', ledger.table.tableName);
+    return this;
+  }
+
+  /**
+   * Consume the job queue with partial batch failures; sets JOB_QUEUE_URL.
+   * The event source's grant covers what the worker itself needs on the job queue: it sets a
+   * failed job's retry delay with ChangeMessageVisibility.
+   */
+  consumeJobs(jobs: JobQueue, options: { maxConcurrency: number }): this {
+    this.function.addEventSource(
+      new SqsEventSource(jobs.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: options.maxConcurrency,
+        // No maxBatchingWindow: Lambda does not support a batching window on FIFO queues
+        // (CDK rejects it with BatchingWindowSupportedQueues). FIFO batches are filled from what is ready.
+      }),
+    );
+    this.function.addEnvironment('JOB_QUEUE_URL', jobs.queue.queueUrl);
+    return this;
+  }
+
+  /** Send dead letters (the worker's own envelopes) to the DLQ; sets DEAD_LETTER_QUEUE_URL. */
+  deadLetterTo(jobs: JobQueue): this {
+    jobs.grantDeadLetterSend(this.role);
+    this.function.addEnvironment('DEAD_LETTER_QUEUE_URL', jobs.deadLetterQueue.queueUrl);
+    return this;
+  }
+
+  /**
+   * Read the Graph token and the per-number PIN secrets, which live outside the stack;
+   * sets TOKEN_SECRET_ID and PIN_SECRET_PREFIX. GetSecretValue only, on those names only.
+   */
+  readSecrets(secrets: { tokenSecretName: string; pinSecretPrefix: string }): this {
+    const stack = Stack.of(this);
+    const secretArn = (resourceName: string) =>
+      stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // Secrets Manager appends a hyphen and six random characters to every secret's ARN.
+    const tokenArn = secretArn(`${secrets.tokenSecretName}-??????`);
+    const pinArnPattern = secretArn(`${secrets.pinSecretPrefix}*`);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'ReadGraphToken', actions: ['secretsmanager:GetSecretValue'], resources: [tokenArn] }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'ReadPins', actions: ['secretsmanager:GetSecretValue'], resources: [pinArnPattern] }),
+    );
+    this.function.addEnvironment('TOKEN_SECRET_ID', secrets.tokenSecretName);
+    this.function.addEnvironment('PIN_SECRET_PREFIX', secrets.pinSecretPrefix);
+    // The exact finding, so any other wildcard on this role is still reported.
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secrets.pinSecretPrefix}*]`,
+      reason:
+        'PIN secrets are named <pinSecretPrefix><phoneNumberId>, one per number, created by operators after deployment; ' +
+        'the wildcard covers only that prefix, and only for secretsmanager:GetSecretValue.',
+    });
+    return this;
+  }
+
+  /**
+   * Move dead letters back onto the job queue: receive, delete and inspect on the DLQ, send on the
+   * job queue; sets DEAD_LETTER_QUEUE_URL and JOB_QUEUE_URL.
+   */
+  redriveFrom(jobs: JobQueue): this {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'DrainDeadLetters',
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+        resources: [jobs.deadLetterQueue.queueArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'RequeueJobs', actions: ['sqs:SendMessage'], resources: [jobs.queue.queueArn] }),
+    );
+    this.function.addEnvironment('DEAD_LETTER_QUEUE_URL', jobs.deadLetterQueue.queueUrl);
+    this.function.addEnvironment('JOB_QUEUE_URL', jobs.queue.queueUrl);
+    return this;
+  }
+}
