@@ -15,7 +15,7 @@ export interface MotoServer {
 /** Creates the project's `.venv` with the pinned moto on first use (see scripts/ensure-moto.sh). */
 export function ensureMotoInstalled(): string {
   execFileSync('bash', [join(projectRoot, 'scripts', 'ensure-moto.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return join(projectRoot, '.venv', 'bin', 'moto_server');
+  return join(projectRoot, '.venv', 'bin', 'python');
 }
 
 /** Asks the OS for a free loopback port. */
@@ -33,9 +33,10 @@ export async function freePort(): Promise<number> {
 
 /** Starts moto_server on 127.0.0.1 on a free port and waits until it answers. */
 export async function startMotoServer(): Promise<MotoServer> {
-  const binary = ensureMotoInstalled();
+  const python = ensureMotoInstalled();
   const port = await freePort();
-  const child: ChildProcess = spawn(binary, ['-H', '127.0.0.1', '-p', String(port)], {
+  // Our launcher serializes DynamoDB requests, as real DynamoDB's conditional writes are atomic.
+  const child: ChildProcess = spawn(python, [join(projectRoot, 'scripts', 'moto_server.py'), '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'false' },
   });

@@ -1,0 +1,162 @@
+import {
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HOUR_MS } from '../../shared/clock.ts';
+import { toRecord } from '../../tools/sqs-event-source.ts';
+import { expectNoSecrets } from '../support/secrets-scan.ts';
+import { createWorkerHarness, TEST_TOKEN, type WorkerHarness } from '../support/worker-harness.ts';
+
+const NUMBER = '106540352242922';
+const PIN = '482913';
+
+describe('attempt budget (10 per number per 72 h)', () => {
+  let h: WorkerHarness;
+  beforeEach(async () => {
+    h = await createWorkerHarness();
+    h.simulator.addNumber(NUMBER, { pin: PIN });
+    await h.storePin(NUMBER, PIN);
+  });
+  afterEach(async () => {
+    expectNoSecrets(h.logs, [PIN, TEST_TOKEN]);
+    await h.stop();
+  });
+
+  it('sends exactly 10 of 12 register jobs and dead-letters 2 with the time the window reopens', async () => {
+    // Prepare
+    const start = h.clock.now();
+    for (let i = 0; i < 12; i++) await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: `burst-${i}` });
+
+    // Act
+    await h.source.drain();
+
+    // Assess
+    expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(10);
+    const dead = await h.takeDeadLetters();
+    expect(dead.map((envelope) => envelope.jobKey).sort()).toEqual(['burst-10', 'burst-11']);
+    for (const envelope of dead) {
+      expect(envelope.category).toBe('rate_limited');
+      expect(envelope.eligibleAt).toBe(new Date(start + 72 * HOUR_MS).toISOString());
+      expect(envelope.reason).toContain('10 of 10');
+      expect(envelope.attempts).toEqual([]);
+    }
+    expectNoSecrets(dead.map((envelope) => JSON.stringify(envelope)), [PIN, TEST_TOKEN]);
+  });
+
+  it('lets a slot free up only when the oldest request leaves the 72-hour window', async () => {
+    // Prepare: 10 requests an hour apart
+    for (let i = 0; i < 10; i++) {
+      await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: `hourly-${i}` });
+      await h.source.drain();
+      h.clock.advance(HOUR_MS);
+    }
+    const firstAt = h.simulator.limitedCalls(NUMBER)[0]!.at;
+
+    // Act: one millisecond before the first request leaves the window, then at that instant
+    h.clock.set(firstAt + 72 * HOUR_MS - 1);
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'too-early' });
+    await h.source.drain();
+    h.clock.set(firstAt + 72 * HOUR_MS);
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'just-in-time' });
+    await h.source.drain();
+
+    // Assess
+    expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(11);
+    const dead = await h.takeDeadLetters();
+    expect(dead.map((envelope) => envelope.jobKey)).toEqual(['too-early']);
+    expect(dead[0]!.eligibleAt).toBe(new Date(firstAt + 72 * HOUR_MS).toISOString());
+  });
+
+  it('never sends an 11th request when 40 jobs for one number run in 8 concurrent invocations', async () => {
+    // Prepare: a standard queue, as if a producer ignored the FIFO group: nothing serializes the number
+    const queueUrl = (await h.clients.sqs.send(new CreateQueueCommand({ QueueName: `${h.stack.ledgerTableName}-std` }))).QueueUrl!;
+    for (let batch = 0; batch < 4; batch++) {
+      await h.clients.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: Array.from({ length: 10 }, (_, i) => ({
+            Id: String(i),
+            MessageBody: JSON.stringify({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: `storm-${batch * 10 + i}` }),
+          })),
+        }),
+      );
+    }
+    const workers = Array.from({ length: 8 }, () => h.anotherWorker());
+    const retriesOn = (worker: (typeof workers)[number]) => {
+      // The records come from the standard queue: point the retry delay there.
+      worker.retries.delay = async () => undefined;
+      return worker;
+    };
+
+    // Act: rounds of 8 concurrent invocations until every job reached a final outcome
+    let pending = 40;
+    for (let round = 0; round < 10 && pending > 0; round++) {
+      const events: SQSEvent[] = [];
+      for (let i = 0; i < 8; i++) {
+        const output = await h.clients.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 5, VisibilityTimeout: 30, MessageSystemAttributeNames: ['All'] }),
+        );
+        events.push({ Records: (output.Messages ?? []).map((message) => toRecord(message, queueUrl)) });
+      }
+      const responses = await Promise.all(events.map((event, i) => retriesOn(workers[i]!).handleBatch(event)));
+      const failed = responses.flatMap((response) => response.batchItemFailures.map((failure) => failure.itemIdentifier));
+      pending = failed.length;
+      // Failed records would come back after their delay; hand them straight back.
+      for (const event of events) {
+        for (const record of event.Records) {
+          if (failed.includes(record.messageId)) {
+            await h.clients.sqs.send(
+              new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: 0 }),
+            );
+          } else {
+            await h.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle }));
+          }
+        }
+      }
+    }
+
+    // Assess
+    expect(pending).toBe(0);
+    expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(10);
+    const history = await h.worker.deps.ledger.history(NUMBER);
+    expect(history).toHaveLength(10);
+    const dead = await h.takeDeadLetters();
+    expect(dead).toHaveLength(30);
+    expect(new Set(dead.map((envelope) => envelope.category))).toEqual(new Set(['rate_limited']));
+  });
+
+  it('after a 133016 makes no call for that number and action until the block ends', async () => {
+    // Prepare
+    h.simulator.inject(NUMBER, { type: 'graph_error', code: 133016, details: 'Limit reached; retry after 72 hours.' });
+    const blockedAt = h.clock.now();
+
+    // Act
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'gets-133016' });
+    await h.source.drain();
+    h.clock.advance(71 * HOUR_MS);
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'during-block' });
+    await h.enqueue({ action: 'deregister', phoneNumberId: NUMBER, idempotencyKey: 'deregister-during-block' });
+    await h.source.drain();
+    const callsDuringBlock = h.simulator.limitedCalls(NUMBER).length;
+    h.clock.set(blockedAt + 72 * HOUR_MS + 1);
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'after-block' });
+    await h.source.drain();
+
+    // Assess
+    expect(callsDuringBlock).toBe(1);
+    expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(2);
+    const dead = await h.takeDeadLetters();
+    const byKey = Object.fromEntries(dead.map((envelope) => [envelope.jobKey, envelope]));
+    const blockedUntil = new Date(blockedAt + 72 * HOUR_MS).toISOString();
+    expect(byKey['gets-133016']).toMatchObject({ category: 'rate_limited', blockedUntil, graphError: { code: 133016 } });
+    expect(byKey['gets-133016']!.graphError!.fbtraceId).toMatch(/^Sim/);
+    expect(byKey['during-block']).toMatchObject({ category: 'rate_limited', blockedUntil });
+    expect(byKey['deregister-during-block']).toMatchObject({ category: 'rate_limited', blockedUntil });
+    expect(byKey['after-block']).toBeUndefined();
+  });
+});
