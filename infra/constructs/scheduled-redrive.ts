@@ -9,7 +9,6 @@ import { RegistrarFunction } from './worker-function.ts';
 
 export interface ScheduledRedriveProps {
   readonly jobs: JobQueue;
-  readonly entry?: string;
   /** How often the DLQ is checked for jobs that are due again. */
   readonly rate?: Duration;
 }
@@ -26,7 +25,7 @@ export class ScheduledRedrive extends Construct {
   constructor(scope: Construct, id: string, props: ScheduledRedriveProps) {
     super(scope, id);
     this.fn = new RegistrarFunction(this, 'Redrive', {
-      entry: props.entry ?? ENTRIES.scheduledRedrive,
+      entry: ENTRIES.scheduledRedrive,
       description: 'wa-registrar: moves due dead letters back onto the job queue',
       timeout: Duration.seconds(REDRIVE_TIMEOUT_SECONDS),
       memorySize: 256,

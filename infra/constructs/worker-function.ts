@@ -1,4 +1,3 @@
-import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -50,7 +49,7 @@ export class RegistrarFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: isAbsolute(props.entry) ? props.entry : `${repoRoot}${props.entry}`,
+      entry: `${repoRoot}${props.entry}`,
       handler: 'handler',
       projectRoot: repoRoot,
       depsLockFilePath: `${repoRoot}package-lock.json`,

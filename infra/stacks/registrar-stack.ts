@@ -11,8 +11,6 @@ import { ENTRIES, WORKER_MAX_DELIVERIES, WORKER_TIMEOUT_SECONDS } from '../defin
 
 export interface RegistrarStackProps extends StackProps {
   readonly config: RegistrarConfig;
-  /** TEMPORARY: handler entries (absolute, or relative to the repo root) until the real handlers land. */
-  readonly entries?: { worker?: string; scheduledRedrive?: string };
 }
 
 /** The stack name for a stage; the ops CLI finds the outputs under it. */
@@ -37,7 +35,7 @@ export class RegistrarStack extends Stack {
     this.ledger = new AttemptLedger(this, 'AttemptLedger');
 
     this.worker = new RegistrarFunction(this, 'Worker', {
-      entry: props.entries?.worker ?? ENTRIES.worker,
+      entry: ENTRIES.worker,
       description: 'wa-registrar: registers and deregisters WhatsApp numbers from the job queue',
       timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
       memorySize: 512,
@@ -58,7 +56,7 @@ export class RegistrarStack extends Stack {
       .deadLetterTo(this.jobs)
       .readSecrets(config);
 
-    this.redrive = config.scheduledRedrive ? new ScheduledRedrive(this, 'ScheduledRedrive', { jobs: this.jobs, entry: props.entries?.scheduledRedrive ?? ENTRIES.scheduledRedrive }) : undefined;
+    this.redrive = config.scheduledRedrive ? new ScheduledRedrive(this, 'ScheduledRedrive', { jobs: this.jobs }) : undefined;
 
     this.alarms = new AlarmTopic(this, 'Alarms', { email: config.alarmEmail });
     const workerFn = this.worker.function;
