@@ -340,7 +340,7 @@ class JobRun {
 
   /** A job held by another delivery can be taken over when its lease ran out or it is an earlier receive of this same message. */
   #mayTakeOver(record: JobRecord, now: number): boolean {
-    if (record.leaseOwner === undefined || (record.leaseUntil ?? 0) <= now) return true;
+    if (record.leaseOwner === undefined || record.leaseOwner === this.#leaseOwner || (record.leaseUntil ?? 0) <= now) return true;
     if (record.generation < this.#delivery.redriveGeneration) return true;
     const [messageId, count] = record.leaseOwner.split('#');
     return messageId === this.#delivery.messageId && Number(count) < this.#delivery.receiveCount;

@@ -1,0 +1,47 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Resources } from './resources.ts';
+
+/** The CLI's SDK clients: same timeouts as the worker's, pointed at the resolved region and endpoint. */
+export interface OpsClients {
+  sqs: SQSClient;
+  dynamodb: DynamoDBClient;
+  destroy(): void;
+}
+
+/** Whether an endpoint is an emulator on this machine (the local run, tests). */
+export function isLocalEndpoint(endpoint: string | undefined): boolean {
+  if (!endpoint) return false;
+  try {
+    const host = new URL(endpoint).hostname;
+    return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host === '[::1]';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Builds the clients. Against a local emulator with no credentials configured, fixed dummy credentials are used,
+ * so the CLI works beside `npm start` in a shell with no AWS setup. Real AWS uses the normal credential chain.
+ */
+export function createOpsClients(resources: Resources, env: Record<string, string | undefined>): OpsClients {
+  const local = isLocalEndpoint(resources.endpoint);
+  const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
+  const common = {
+    ...(resources.region ? { region: resources.region } : local ? { region: 'us-east-1' } : {}),
+    ...(resources.endpoint ? { endpoint: resources.endpoint } : {}),
+    ...(local && !hasCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 },
+  };
+  const sqs = new SQSClient(common);
+  const dynamodb = new DynamoDBClient(common);
+  return {
+    sqs,
+    dynamodb,
+    destroy: () => {
+      sqs.destroy();
+      dynamodb.destroy();
+    },
+  };
+}

@@ -1,0 +1,222 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import {
+  countMessages,
+  deleteDeadLetter,
+  matchesFilter,
+  scanDeadLetters,
+  sortDeadLetters,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type ScanOptions,
+} from './dead-letters.ts';
+import { formatRelative, formatTime, table } from './format.ts';
+import { redactSecrets, redactText } from './redact.ts';
+
+/** `dlq list` result: what the scan saw, after filters, plus whether the queue holds more than it could see. */
+export interface DeadLetterListing {
+  messages: DeadLetter[];
+  /** Messages the scan saw before filtering. */
+  seen: number;
+  /** The queue's own (approximate) count before the scan: visible + in flight. */
+  queueCount: number;
+  /** Set when the scan could not see everything, as a sentence. */
+  incomplete?: string;
+  releaseProblems: string[];
+}
+
+/**
+ * Lists the DLQ without changing it: every message is read with a short visibility timeout and released
+ * (visibility 0) right after, whatever happens in between.
+ */
+export async function listDeadLetters(
+  sqs: SQSClient,
+  queueUrl: string,
+  filter: DeadLetterFilter = {},
+  scanOptions: ScanOptions = {},
+): Promise<DeadLetterListing> {
+  const before = await countMessages(sqs, queueUrl);
+  const scan = await scanDeadLetters(sqs, queueUrl, scanOptions);
+  const releaseProblems = await scan.release();
+  const queueCount = before.visible + before.inFlight;
+  let incomplete: string | undefined;
+  if (scan.truncated) {
+    incomplete = `stopped after ${scan.messages.length} messages; narrow the listing or raise the limit`;
+  } else if (before.inFlight > 0 || queueCount > scan.messages.length) {
+    incomplete =
+      `the queue holds about ${queueCount} message(s) (${before.inFlight} in flight elsewhere) and ${scan.messages.length} were readable: ` +
+      'messages another reader holds are hidden, and in a FIFO queue a group shows only the messages delivered with its head';
+  }
+  return {
+    messages: sortDeadLetters(scan.messages.filter((message) => matchesFilter(message, filter))),
+    seen: scan.messages.length,
+    queueCount,
+    ...(incomplete === undefined ? {} : { incomplete }),
+    releaseProblems,
+  };
+}
+
+/** The row `dlq list --json` prints for a message. No receipt handle, no envelope body. */
+export function deadLetterSummary(message: DeadLetter, now: number) {
+  return {
+    messageId: message.messageId,
+    phoneNumberId: message.phoneNumberId ?? null,
+    action: message.action ?? null,
+    category: message.category,
+    code: message.code ?? null,
+    deadLetteredAt: isoOrNull(message.deadLetteredAt),
+    eligibleAt: message.eligibleAt === undefined ? null : new Date(message.eligibleAt).toISOString(),
+    eligibleNow: message.eligibleAt !== undefined && message.eligibleAt <= now,
+    receiveCount: message.receiveCount ?? null,
+    jobKey: message.jobKey ?? null,
+    redriveGeneration: message.redriveGeneration,
+  };
+}
+
+/** The `dlq list` table. */
+export function renderDeadLetterTable(messages: DeadLetter[], now: number): string {
+  if (messages.length === 0) return 'No dead-letters match.';
+  const rows = messages.map((message) => [
+    message.messageId,
+    message.phoneNumberId,
+    message.action,
+    message.category,
+    message.code,
+    message.deadLetteredAt > 0 ? formatTime(message.deadLetteredAt) : undefined,
+    message.eligibleAt === undefined
+      ? undefined
+      : message.eligibleAt <= now
+        ? `${formatTime(message.eligibleAt)} (now)`
+        : `${formatTime(message.eligibleAt)} (${formatRelative(message.eligibleAt, now)})`,
+    message.receiveCount,
+  ]);
+  return table(['MESSAGE ID', 'NUMBER', 'ACTION', 'CATEGORY', 'CODE', 'DEAD-LETTERED', 'ELIGIBLE FOR REDRIVE', 'RECEIVES'], rows);
+}
+
+/** Finds one message by id (read, then released straight away). */
+export async function findDeadLetter(
+  sqs: SQSClient,
+  queueUrl: string,
+  messageId: string,
+  scanOptions: ScanOptions = {},
+): Promise<{ message?: DeadLetter; releaseProblems: string[] }> {
+  const scan = await scanDeadLetters(sqs, queueUrl, scanOptions);
+  const releaseProblems = await scan.release();
+  const message = scan.messages.find((candidate) => candidate.messageId === messageId);
+  return { ...(message ? { message } : {}), releaseProblems };
+}
+
+/** What `dlq show --json` prints: the whole envelope (or the bare job / problem), secrets masked as a backstop. */
+export function deadLetterDocument(message: DeadLetter): Record<string, unknown> {
+  return redactSecrets({
+    messageId: message.messageId,
+    category: message.category,
+    ...(message.envelope ? { envelope: message.envelope } : {}),
+    ...(!message.envelope && message.job ? { job: message.job, note: 'moved by SQS after maxReceiveCount deliveries; the worker never decided on it' } : {}),
+    ...(message.problem ? { problem: message.problem } : {}),
+  });
+}
+
+/** The `dlq show` people view: what happened, what to do, and the job's request history. */
+export function renderDeadLetter(message: DeadLetter, now: number): string {
+  const safe = redactSecrets(message.envelope);
+  const lines: string[] = [];
+  const field = (name: string, value: string | number | undefined | null) => {
+    if (value !== undefined && value !== null && value !== '') lines.push(`${`${name}:`.padEnd(20)}${value}`);
+  };
+  field('Message id', message.messageId);
+  field('Category', message.category);
+  field('Number', message.phoneNumberId);
+  field('Action', message.action);
+  field('Job key', message.jobKey);
+  field('Redrive generation', message.redriveGeneration);
+  if (message.deadLetteredAt > 0) field('Dead-lettered', formatTime(message.deadLetteredAt));
+  if (message.eligibleAt !== undefined) {
+    field('Eligible for redrive', `${formatTime(message.eligibleAt)} (${formatRelative(message.eligibleAt, now)})`);
+  }
+  if (safe) {
+    field('Reason', safe.reason);
+    field('Next step', safe.hint);
+    if (safe.blockedUntil) field('Blocked until', formatTime(Date.parse(safe.blockedUntil)));
+    if (safe.graphError) {
+      const error = safe.graphError;
+      field('Meta error', [error.code, error.subcode === undefined ? undefined : `subcode ${error.subcode}`, error.message].filter(Boolean).join(' '));
+      field('Details', error.details);
+      field('fbtrace_id', error.fbtraceId);
+      field('HTTP status', error.httpStatus);
+    }
+    if (safe.budget) field('Budget', `${safe.budget.used}/${safe.budget.limit} in ${safe.budget.windowHours} h (${safe.budget.scope})`);
+    field('Deliveries', safe.receiveCount);
+    field('Source message', safe.sourceMessageId);
+    if (safe.job) field('Job', JSON.stringify(safe.job));
+    if (safe.rawBody !== undefined) field('Raw body', `${safe.rawBody}${safe.rawBodyBytes ? ` (${safe.rawBodyBytes} bytes)` : ''}`);
+    lines.push('', 'Requests for this job:');
+    if (safe.attempts.length === 0) {
+      lines.push('  none (nothing was sent to Meta)');
+    } else {
+      const rows = safe.attempts.map((attempt) => [
+        formatTime(Date.parse(attempt.at)),
+        attempt.action,
+        attempt.outcome,
+        attempt.code,
+        attempt.httpStatus,
+        attempt.fbtraceId,
+        attempt.durationMs === undefined ? undefined : `${Math.round(attempt.durationMs)} ms`,
+      ]);
+      lines.push(table(['TIME', 'ACTION', 'OUTCOME', 'CODE', 'HTTP', 'FBTRACE_ID', 'DURATION'], rows).replace(/^/gm, '  '));
+    }
+  } else if (message.job) {
+    lines.push('', 'SQS moved this job after its maximum number of deliveries; the worker never decided on it.');
+    lines.push(`Job: ${JSON.stringify(redactSecrets(message.job))}`);
+    lines.push('Check `wa-registrar status` for the number, then redrive it by id if the job should still run.');
+  } else if (message.problem) {
+    field('Problem', redactText(message.problem));
+  }
+  return lines.join('\n');
+}
+
+/** Outcome of `dlq purge`. */
+export interface PurgeReport {
+  deleted: string[];
+  notFound: string[];
+  failed: Array<{ messageId: string; error: string }>;
+  cancelled: boolean;
+}
+
+/**
+ * Deletes named dead-letters for good, after `confirm` agrees (it sees exactly what will go). The messages stay
+ * held while the person decides, and everything not deleted is released.
+ */
+export async function purgeDeadLetters(
+  sqs: SQSClient,
+  queueUrl: string,
+  ids: string[],
+  confirm: (messages: DeadLetter[]) => Promise<boolean>,
+  scanOptions: ScanOptions = {},
+): Promise<PurgeReport> {
+  const scan = await scanDeadLetters(sqs, queueUrl, { visibilityTimeoutSeconds: 300, ...scanOptions });
+  const report: PurgeReport = { deleted: [], notFound: [], failed: [], cancelled: false };
+  const deleted = new Set<string>();
+  try {
+    const targets = scan.messages.filter((message) => ids.includes(message.messageId));
+    report.notFound = ids.filter((id) => !targets.some((message) => message.messageId === id));
+    if (targets.length === 0) return report;
+    if (!(await confirm(targets))) {
+      report.cancelled = true;
+      return report;
+    }
+    for (const message of targets) {
+      try {
+        await deleteDeadLetter(sqs, queueUrl, message);
+        deleted.add(message.messageId);
+        report.deleted.push(message.messageId);
+      } catch (error) {
+        report.failed.push({ messageId: message.messageId, error: (error as Error).message });
+      }
+    }
+    return report;
+  } finally {
+    await scan.release(scan.messages.filter((message) => !deleted.has(message.messageId)));
+  }
+}
+
+const isoOrNull = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);

@@ -1,0 +1,156 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/** Where the local run writes its resources; the CLI reads it by default. */
+export const LOCAL_STACK_FILE = join('.wa-registrar', 'local-stack.json');
+
+/** The file's shape (= `LocalStack` in tools/local-stack.ts), checked before use. */
+export const localStackFileSchema = z.object({
+  region: z.string().min(1),
+  endpoint: z.string().min(1),
+  jobQueueUrl: z.string().min(1),
+  deadLetterQueueUrl: z.string().min(1),
+  ledgerTableName: z.string().min(1),
+  tokenSecretId: z.string().min(1),
+  pinSecretPrefix: z.string().min(1),
+});
+
+/** The deployed stack's output keys the CLI reads. */
+export const STACK_OUTPUT_KEYS = {
+  jobQueueUrl: 'JobQueueUrl',
+  deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  ledgerTableName: 'LedgerTableName',
+  region: 'Region',
+  tokenSecretId: 'TokenSecretId',
+  pinSecretPrefix: 'PinSecretPrefix',
+} as const;
+
+/** What a command may need; each command asks for the parts it uses with `requireResource`. */
+export interface Resources {
+  region?: string;
+  /** An emulator endpoint; absent means real AWS. */
+  endpoint?: string;
+  jobQueueUrl?: string;
+  deadLetterQueueUrl?: string;
+  ledgerTableName?: string;
+  tokenSecretId?: string;
+  pinSecretPrefix?: string;
+  /** Where the values came from, for error messages: `flags`, `stack NAME`, or the local file's path. */
+  source: string;
+}
+
+export interface ResourceFlags {
+  jobQueueUrl?: string;
+  deadLetterQueueUrl?: string;
+  ledgerTableName?: string;
+  region?: string;
+  endpoint?: string;
+  stack?: string;
+}
+
+/** A resource could not be found; the message says which flag or file would provide it. */
+export class ResourceError extends Error {
+  override readonly name = 'ResourceError';
+}
+
+export interface ResolveContext {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  /** Replaces CloudFormation (tests); returns the stack's outputs as key → value. */
+  describeStack?: (stackName: string, region: string | undefined) => Promise<Record<string, string>>;
+}
+
+/**
+ * Resolves queues and table: explicit flags win; below them, the deployed stack's outputs (`--stack`), else the
+ * local run's file. Without `--stack` and without the file, only flags (and AWS_REGION) count.
+ */
+export async function resolveResources(flags: ResourceFlags, context: ResolveContext): Promise<Resources> {
+  let base: Resources = { source: 'flags' };
+  if (flags.stack) {
+    const region = flags.region ?? context.env.AWS_REGION ?? context.env.AWS_DEFAULT_REGION;
+    const outputs = await (context.describeStack ?? describeStackOutputs)(flags.stack, region);
+    base = {
+      source: `stack ${flags.stack}`,
+      ...pick('region', outputs[STACK_OUTPUT_KEYS.region]),
+      ...pick('jobQueueUrl', outputs[STACK_OUTPUT_KEYS.jobQueueUrl]),
+      ...pick('deadLetterQueueUrl', outputs[STACK_OUTPUT_KEYS.deadLetterQueueUrl]),
+      ...pick('ledgerTableName', outputs[STACK_OUTPUT_KEYS.ledgerTableName]),
+      ...pick('tokenSecretId', outputs[STACK_OUTPUT_KEYS.tokenSecretId]),
+      ...pick('pinSecretPrefix', outputs[STACK_OUTPUT_KEYS.pinSecretPrefix]),
+    };
+  } else {
+    const local = await readLocalStackFile(context.cwd);
+    if (local) base = { ...local, source: join(context.cwd, LOCAL_STACK_FILE) };
+  }
+  const envRegion = context.env.AWS_REGION ?? context.env.AWS_DEFAULT_REGION;
+  return {
+    ...base,
+    ...pick('region', flags.region ?? base.region ?? envRegion),
+    ...pick('endpoint', flags.endpoint ?? base.endpoint),
+    ...pick('jobQueueUrl', flags.jobQueueUrl ?? base.jobQueueUrl),
+    ...pick('deadLetterQueueUrl', flags.deadLetterQueueUrl ?? base.deadLetterQueueUrl),
+    ...pick('ledgerTableName', flags.ledgerTableName ?? base.ledgerTableName),
+    source: flags.jobQueueUrl || flags.deadLetterQueueUrl || flags.ledgerTableName ? `${base.source} + flags` : base.source,
+  };
+}
+
+const FLAG_FOR: Record<'jobQueueUrl' | 'deadLetterQueueUrl' | 'ledgerTableName', string> = {
+  jobQueueUrl: '--job-queue-url',
+  deadLetterQueueUrl: '--dlq-url',
+  ledgerTableName: '--table',
+};
+
+/** The named resource, or a `ResourceError` that says how to provide it. */
+export function requireResource(resources: Resources, name: keyof typeof FLAG_FOR): string {
+  const value = resources[name];
+  if (value) return value;
+  throw new ResourceError(
+    `no ${FLAG_FOR[name].slice(2).replaceAll('-', ' ')} is known (looked in: ${resources.source}). ` +
+      `Pass ${FLAG_FOR[name]}, or --stack NAME for a deployed stack, or start the local run (npm start), ` +
+      `which writes ${LOCAL_STACK_FILE}.`,
+  );
+}
+
+/** The local run's file, or undefined when there is none. A malformed file is an error, not silently skipped. */
+export async function readLocalStackFile(cwd: string): Promise<z.output<typeof localStackFileSchema> | undefined> {
+  const path = join(cwd, LOCAL_STACK_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ResourceError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ResourceError(`${path} is not valid JSON; delete it and start the local run again (npm start)`);
+  }
+  const parsed = localStackFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ResourceError(`${path} lacks ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}; start the local run again (npm start)`);
+  }
+  return parsed.data;
+}
+
+async function describeStackOutputs(stackName: string, region: string | undefined): Promise<Record<string, string>> {
+  const client = new CloudFormationClient({ ...(region ? { region } : {}), maxAttempts: 3 });
+  try {
+    const output = await client.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = output.Stacks?.[0];
+    if (!stack) throw new ResourceError(`stack ${stackName} was not found`);
+    return Object.fromEntries((stack.Outputs ?? []).flatMap((item) => (item.OutputKey && item.OutputValue ? [[item.OutputKey, item.OutputValue]] : [])));
+  } catch (error) {
+    if (error instanceof ResourceError) throw error;
+    throw new ResourceError(`cannot read the outputs of stack ${stackName}${region ? ` in ${region}` : ''}: ${(error as Error).message}`);
+  } finally {
+    client.destroy();
+  }
+}
+
+function pick<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value ? ({ [key]: value } as Record<K, string>) : {};
+}

@@ -1,0 +1,103 @@
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REDRIVE_GENERATION_ATTRIBUTE } from '../../shared/jobs/dlq-envelope.v1.ts';
+import { expectNoSecrets } from '../support/secrets-scan.ts';
+import { createWorkerHarness, TEST_TOKEN, type WorkerHarness } from '../support/worker-harness.ts';
+
+const NUMBER = '106540352242922';
+const PIN = '555123';
+
+function record(messageId: string, body: object, extra: Partial<SQSRecord> = {}): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `handle-${messageId}`,
+    body: JSON.stringify(body),
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0', MessageGroupId: NUMBER },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:jobs.fifo',
+    awsRegion: 'eu-west-1',
+    ...extra,
+  };
+}
+
+describe('idempotency: one job, one request', () => {
+  let h: WorkerHarness;
+  beforeEach(async () => {
+    h = await createWorkerHarness();
+    h.simulator.addNumber(NUMBER, { pin: PIN });
+    await h.storePin(NUMBER, PIN);
+  });
+  afterEach(async () => {
+    expectNoSecrets(h.logs, [PIN, TEST_TOKEN]);
+    await h.stop();
+  });
+
+  const job = { action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'crm-4711' };
+
+  it('acknowledges a second delivery of a completed job without a Graph call', async () => {
+    await h.worker.handleBatch({ Records: [record('m-1', job)] });
+    const second = await h.worker.handleBatch({ Records: [record('m-2', job)] });
+
+    expect(second.batchItemFailures).toEqual([]);
+    expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
+    expect(h.logs.some((line) => /"outcome": ?"duplicate"/.test(line))).toBe(true);
+  });
+
+  it('makes one call when the same job is delivered twice concurrently to two instances', async () => {
+    const [a, b] = [h.anotherWorker(), h.anotherWorker()];
+    for (const worker of [a, b]) worker.retries.delay = async () => undefined;
+
+    const responses = await Promise.all([a.handleBatch({ Records: [record('m-1', job)] }), b.handleBatch({ Records: [record('m-2', job)] })]);
+    const failed = responses.flatMap((response) => response.batchItemFailures.map((failure) => failure.itemIdentifier));
+    // The loser comes back later and finds the job done.
+    const retried = await h.worker.handleBatch({ Records: failed.map((id) => record(id, job, { attributes: { ...record(id, job).attributes, ApproximateReceiveCount: '2' } })) });
+
+    expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
+    expect(retried.batchItemFailures).toEqual([]);
+  });
+
+  it('makes one call when the same job appears twice in one batch', async () => {
+    const event: SQSEvent = { Records: [record('m-1', job), record('m-2', job)] };
+
+    const response = await h.worker.handleBatch(event);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
+  });
+
+  it('does not repeat a dead-lettered job on redelivery, but runs it again when redriven', async () => {
+    h.simulator.inject(NUMBER, { type: 'graph_error', code: 133005 });
+    await h.worker.handleBatch({ Records: [record('m-1', job)] });
+    await h.worker.handleBatch({ Records: [record('m-1', job, { attributes: { ...record('m-1', job).attributes, ApproximateReceiveCount: '2' } })] });
+    const callsBeforeRedrive = h.simulator.limitedCalls(NUMBER).length;
+
+    const redriven = record('m-3', job, { messageAttributes: { [REDRIVE_GENERATION_ATTRIBUTE]: { dataType: 'Number', stringValue: '1' } } });
+    await h.worker.handleBatch({ Records: [redriven] });
+    await h.worker.handleBatch({ Records: [{ ...redriven, messageId: 'm-4' }] });
+
+    expect(callsBeforeRedrive).toBe(1);
+    expect(h.simulator.limitedCalls(NUMBER).map((call) => call.answeredWith)).toEqual(['error 133005', 'registered']);
+  });
+
+  it('keeps jobs for one number in order: after a failure, later jobs of the group wait behind it', async () => {
+    h.simulator.inject(NUMBER, { type: 'http500' });
+    for (const worker of [h.worker]) worker.retries.delay = async () => undefined;
+    const other = '15550001111';
+    h.simulator.addNumber(other, { pin: PIN });
+    await h.storePin(other, PIN);
+
+    const response = await h.worker.handleBatch({
+      Records: [
+        record('first', { ...job, idempotencyKey: 'first' }),
+        record('second', { action: 'deregister', phoneNumberId: NUMBER, idempotencyKey: 'second' }),
+        record('other', { action: 'register', phoneNumberId: other, idempotencyKey: 'other' }, { attributes: { ...record('x', job).attributes, MessageGroupId: other } }),
+      ],
+    });
+
+    expect(new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier))).toEqual(new Set(['first', 'second']));
+    expect(h.simulator.limitedCalls(NUMBER).map((call) => call.operation)).toEqual(['register']);
+    expect(h.simulator.limitedCalls(other)).toHaveLength(1);
+  });
+});
