@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../shared/config.ts';
+
+const required = {
+  LEDGER_TABLE_NAME: 'ledger',
+  JOB_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/jobs.fifo',
+  DEAD_LETTER_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/dlq.fifo',
+  TOKEN_SECRET_ID: 'wa/token',
+  PIN_SECRET_PREFIX: 'wa/pin/',
+};
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadConfig(required)).toMatchObject({
+      GRAPH_API_BASE_URL: 'https://graph.facebook.com',
+      GRAPH_API_VERSION: 'v25.0',
+      ATTEMPT_LIMIT: 10,
+      ATTEMPT_WINDOW_HOURS: 72,
+      ATTEMPT_BUDGET_SHARED: true,
+    });
+  });
+
+  it('names every missing or bad variable at once and never prints a value', () => {
+    let error: unknown;
+    try {
+      loadConfig({ ...required, LEDGER_TABLE_NAME: '', TOKEN_SECRET_ID: undefined, ATTEMPT_LIMIT: '11', ATTEMPT_BUDGET_SHARED: 'yes', GRAPH_API_VERSION: 'secret-v9' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['LEDGER_TABLE_NAME', 'TOKEN_SECRET_ID', 'ATTEMPT_LIMIT', 'ATTEMPT_BUDGET_SHARED', 'GRAPH_API_VERSION']) expect(message).toContain(name);
+    expect(message).not.toContain('secret-v9');
+  });
+
+  it('splits the budget when ATTEMPT_BUDGET_SHARED=false', () => {
+    expect(loadConfig({ ...required, ATTEMPT_BUDGET_SHARED: 'false', ATTEMPT_LIMIT: '8' })).toMatchObject({ ATTEMPT_BUDGET_SHARED: false, ATTEMPT_LIMIT: 8 });
+  });
+});
