@@ -1,7 +1,7 @@
-import { CreateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, UpdateTimeToLiveCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DEAD_LETTER_QUEUE, JOB_QUEUE, LEDGER_TABLE, type QueueDefinition } from '../infra/definitions.ts';
 import { createAwsClients, type AwsClients } from '../shared/aws-clients.ts';
-import { LEDGER_KEYS } from '../shared/ledger/dynamodb-ledger.ts';
 
 /** Where a locally provisioned wa-registrar lives. Also the shape of `.wa-registrar/local-stack.json`. */
 export interface LocalStack {
@@ -21,47 +21,68 @@ export interface ProvisionOptions {
   namePrefix: string;
 }
 
+/**
+ * SQS attributes for a queue, from the same definition the CDK stack uses (infra/definitions.ts).
+ * Encryption at rest is the one cloud-only setting; test/infra/local-stack.test.ts checks the rest
+ * against the synthesized template.
+ */
+export function localQueueAttributes(definition: QueueDefinition, deadLetterTargetArn?: string): Record<string, string> {
+  const attributes: Record<string, string> = {
+    FifoQueue: String(definition.fifo),
+    ContentBasedDeduplication: String(definition.contentBasedDeduplication),
+    VisibilityTimeout: String(definition.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: String(definition.retentionSeconds),
+  };
+  if (definition.maxReceiveCount !== undefined) {
+    if (!deadLetterTargetArn) throw new Error(`queue ${definition.nameSuffix} has a redrive policy but no dead-letter target`);
+    attributes.RedrivePolicy = JSON.stringify({ deadLetterTargetArn, maxReceiveCount: definition.maxReceiveCount });
+  }
+  return attributes;
+}
+
+/** The ledger table's CreateTable input, from the same definition the CDK stack uses. */
+export function localLedgerTable(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: LEDGER_TABLE.billingMode,
+    KeySchema: [
+      { AttributeName: LEDGER_TABLE.partitionKey.name, KeyType: 'HASH' },
+      { AttributeName: LEDGER_TABLE.sortKey.name, KeyType: 'RANGE' },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: LEDGER_TABLE.partitionKey.name, AttributeType: LEDGER_TABLE.partitionKey.type },
+      { AttributeName: LEDGER_TABLE.sortKey.name, AttributeType: LEDGER_TABLE.sortKey.type },
+    ],
+  };
+}
+
+const queueName = (prefix: string, definition: QueueDefinition) => `${prefix}-${definition.nameSuffix}.fifo`;
+
 /** Creates the queues and the ledger table on the emulator. Secrets are seeded by the caller. */
 export async function provisionLocalStack(options: ProvisionOptions, clients: AwsClients = createAwsClients(options)): Promise<LocalStack> {
   const { sqs, dynamodb } = clients;
   const dlq = await sqs.send(
     new CreateQueueCommand({
-      QueueName: `${options.namePrefix}-dead-letters.fifo`,
-      Attributes: { FifoQueue: 'true', MessageRetentionPeriod: String(14 * 24 * 3600) },
+      QueueName: queueName(options.namePrefix, DEAD_LETTER_QUEUE),
+      Attributes: localQueueAttributes(DEAD_LETTER_QUEUE),
     }),
   );
   const dlqArn = (
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
   ).Attributes?.QueueArn;
+  if (!dlqArn) throw new Error('the emulator returned no dead-letter queue ARN');
   const jobs = await sqs.send(
     new CreateQueueCommand({
-      QueueName: `${options.namePrefix}-jobs.fifo`,
-      Attributes: {
-        FifoQueue: 'true',
-        VisibilityTimeout: '1080',
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 10 }),
-      },
+      QueueName: queueName(options.namePrefix, JOB_QUEUE),
+      Attributes: localQueueAttributes(JOB_QUEUE, dlqArn),
     }),
   );
-  const ledgerTableName = `${options.namePrefix}-ledger`;
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: ledgerTableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: LEDGER_KEYS.partitionKey, KeyType: 'HASH' },
-        { AttributeName: LEDGER_KEYS.sortKey, KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: LEDGER_KEYS.partitionKey, AttributeType: 'S' },
-        { AttributeName: LEDGER_KEYS.sortKey, AttributeType: 'S' },
-      ],
-    }),
-  );
+  const ledgerTableName = `${options.namePrefix}-${LEDGER_TABLE.nameSuffix}`;
+  await dynamodb.send(new CreateTableCommand(localLedgerTable(ledgerTableName)));
   await dynamodb.send(
     new UpdateTimeToLiveCommand({
       TableName: ledgerTableName,
-      TimeToLiveSpecification: { AttributeName: LEDGER_KEYS.ttlAttribute, Enabled: true },
+      TimeToLiveSpecification: { AttributeName: LEDGER_TABLE.ttlAttribute, Enabled: true },
     }),
   );
   if (!jobs.QueueUrl || !dlq.QueueUrl) throw new Error('the emulator returned no queue URL');
