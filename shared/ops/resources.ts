@@ -96,10 +96,10 @@ export async function resolveResources(flags: ResourceFlags, context: ResolveCon
   };
 }
 
-const FLAG_FOR: Record<'jobQueueUrl' | 'deadLetterQueueUrl' | 'ledgerTableName', string> = {
-  jobQueueUrl: '--job-queue-url',
-  deadLetterQueueUrl: '--dlq-url',
-  ledgerTableName: '--table',
+const FLAG_FOR: Record<'jobQueueUrl' | 'deadLetterQueueUrl' | 'ledgerTableName', [flag: string, what: string]> = {
+  jobQueueUrl: ['--job-queue-url', 'job queue'],
+  deadLetterQueueUrl: ['--dlq-url', 'dead-letter queue'],
+  ledgerTableName: ['--table', 'ledger table'],
 };
 
 /** The named resource, or a `ResourceError` that says how to provide it. */
@@ -107,8 +107,8 @@ export function requireResource(resources: Resources, name: keyof typeof FLAG_FO
   const value = resources[name];
   if (value) return value;
   throw new ResourceError(
-    `no ${FLAG_FOR[name].slice(2).replaceAll('-', ' ')} is known (looked in: ${resources.source}). ` +
-      `Pass ${FLAG_FOR[name]}, or --stack NAME for a deployed stack, or start the local run (npm start), ` +
+    `no ${FLAG_FOR[name][1]} is known (looked in: ${resources.source}). ` +
+      `Pass ${FLAG_FOR[name][0]}, or --stack NAME for a deployed stack, or start the local run (npm start), ` +
       `which writes ${LOCAL_STACK_FILE}.`,
   );
 }

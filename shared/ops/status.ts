@@ -159,7 +159,7 @@ export function renderStatus(view: StatusView): string {
   for (const scope of view.scopes) {
     lines.push('');
     const label = scope.scope === 'all' ? 'register + deregister' : scope.scope;
-    lines.push(`${label.padEnd(22)} ${usageBar(scope.used, scope.limit)} used, ${scope.left} left${scope.open ? '' : '  CLOSED'}`);
+    lines.push(`${label.padEnd(22)} ${usageBar(scope.used, scope.limit)} used, ${scope.left} left${scope.blockedUntil ? '  BLOCKED' : scope.open ? '' : '  FULL'}`);
     if (scope.blockedUntil) {
       const until = Date.parse(scope.blockedUntil);
       lines.push(`  BLOCKED by Meta (133016) until ${formatTime(until)} (${formatRelative(until, now)}): nothing is sent before then`);

@@ -1,7 +1,16 @@
-import { ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import type { DeadLetterCategory, DeadLetterEnvelopeV1 } from '../../shared/jobs/dlq-envelope.v1.ts';
 import type { JobV1 } from '../../shared/jobs/job.v1.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, type CliIo } from '../../bin/cli.ts';
+import { ManualClock, type Clock } from '../../shared/clock.ts';
+import { provisionLocalStack, type LocalStack } from '../../tools/local-stack.ts';
+import { scopeFor, type BudgetPolicy } from '../../shared/domain/budget.ts';
+import type { AttemptLedger } from '../../shared/ledger/port.ts';
 
 /** Factories and queue helpers for the ops (CLI, scheduled redrive) tests. */
 
@@ -72,3 +81,115 @@ export async function receiveAll(sqs: SQSClient, queueUrl: string, visibility = 
 
 /** Unique, short resource prefixes: moto is shared by every integration test file. */
 export const uniquePrefix = (name: string) => `${name}-${randomUUID().slice(0, 8)}`;
+
+// ------------------------------------------------------------------ CLI runs against moto
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliStack {
+  stack: LocalStack;
+  /** A directory holding `.wa-registrar/local-stack.json`, as the local run writes it. */
+  cwd: string;
+  sqs: SQSClient;
+  dynamodb: DynamoDBClient;
+  clock: ManualClock;
+  cli(args: string[], io?: Partial<CliIo>): Promise<CliRun>;
+  /** Visible and in-flight message counts (moto's are exact). */
+  count(queueUrl: string): Promise<{ visible: number; inFlight: number }>;
+}
+
+/** Fresh queues and table (unique names) plus a working directory the CLI finds them from by default. */
+export async function createCliStack(name: string, start?: number): Promise<CliStack> {
+  const endpoint = process.env.AWS_ENDPOINT_URL!;
+  const stack = await provisionLocalStack({ endpoint, region: 'eu-west-1', namePrefix: uniquePrefix(name) });
+  const cwd = await mkdtemp(join(tmpdir(), `wa-cli-${name}-`));
+  await mkdir(join(cwd, '.wa-registrar'));
+  await writeFile(join(cwd, '.wa-registrar', 'local-stack.json'), JSON.stringify(stack, null, 2));
+  const sqs = new SQSClient({ region: 'eu-west-1' });
+  const dynamodb = new DynamoDBClient({ region: 'eu-west-1' });
+  const clock = new ManualClock(start);
+  return {
+    stack,
+    cwd,
+    sqs,
+    dynamodb,
+    clock,
+    async cli(args, io = {}) {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli(args, {
+        stdout: { write: (text: string) => (stdout += text) },
+        stderr: { write: (text: string) => (stderr += text) },
+        stdinIsTTY: false,
+        env: { ...process.env },
+        cwd,
+        clock: clock as Clock,
+        ...io,
+      });
+      return { code, stdout, stderr };
+    },
+    async count(queueUrl) {
+      const output = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
+      return {
+        visible: Number(output.Attributes?.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(output.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+      };
+    },
+  };
+}
+
+/** One request to put on the ledger the way the worker does: reserve a slot, then record the answer. */
+export interface LedgerEntry {
+  at: number;
+  operation: 'register' | 'deregister';
+  outcome: 'success' | 'rejected' | 'unknown' | 'pending';
+  code?: number;
+  reason?: 'account_creation' | 'name_change' | 'migration' | 'localization_change' | 'manual';
+}
+
+/** Writes requests through the real ledger adapter (shared budget, Meta's 10 per 72 h). */
+export async function writeLedger(ledger: AttemptLedger, phoneNumberId: string, entries: LedgerEntry[], policy: BudgetPolicy): Promise<void> {
+  for (const entry of entries) {
+    const scope = scopeFor(entry.operation, policy);
+    const jobKey = `job-${randomUUID()}`;
+    const snapshot = await ledger.read(phoneNumberId, jobKey, [scope]);
+    const spend = snapshot.budgets[scope]!;
+    const attemptId = randomUUID();
+    const result = await ledger.reserve({
+      phoneNumberId,
+      operation: entry.operation,
+      reason: entry.reason ?? 'manual',
+      jobKey,
+      generation: 0,
+      leaseOwner: 'test',
+      leaseUntil: entry.at + 60_000,
+      now: entry.at,
+      attemptId,
+      spend,
+      alsoUnchanged: [],
+      newAttemptTimes: [...spend.attemptTimes, entry.at],
+      attemptExpiresAt: entry.at + policy.windowMs,
+      budgetExpiresAt: entry.at + policy.windowMs,
+      jobExpiresAt: entry.at + 14 * 24 * HOUR,
+    });
+    if (result !== 'reserved') throw new Error('ledger reserve conflicted in a test');
+    if (entry.outcome !== 'pending') {
+      await ledger.recordOutcome({
+        phoneNumberId,
+        jobKey,
+        attempt: { attemptId, at: entry.at, operation: entry.operation },
+        outcome: entry.outcome,
+        ...(entry.code === undefined ? {} : { code: entry.code, httpStatus: 400, fbtraceId: 'AbC12dEf3GhI4jK' }),
+        durationMs: 120,
+      });
+    }
+  }
+}
+
+export const META_POLICY: BudgetPolicy = { limit: 10, windowMs: 72 * HOUR, shared: true, blockMs: 72 * HOUR };
