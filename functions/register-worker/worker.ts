@@ -59,7 +59,7 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
       jobRecordMs: config.JOB_RECORD_DAYS * 24 * 3_600_000,
       maxDeliveries: config.MAX_DELIVERIES,
     },
-    newId: randomUUID,
+    newId: orderedId,
   };
   const retries = new SqsRetryScheduler(clients.sqs, config.JOB_QUEUE_URL);
   const logger = overrides.logger ?? createLogger();
@@ -73,6 +73,13 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
     handleBatch: (event) => handleBatch(worker, event),
   };
   return worker;
+}
+
+let idSequence = 0;
+/** Unique ids that sort in creation order within a container, so requests in the same millisecond list in order. */
+function orderedId(): string {
+  idSequence += 1;
+  return `${idSequence.toString(36).padStart(8, '0')}-${randomUUID().slice(0, 13)}`;
 }
 
 /** The SQS record as a job delivery. */

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.ts';
 import { policyForCode } from '../graph/error-codes.ts';
 import type { GraphCallResult, GraphClient, GraphError, NumberState } from '../graph/port.ts';
 import type { AttemptSummary, DeadLetterCategory, DeadLetterEnvelopeV1 } from '../jobs/dlq-envelope.v1.ts';
-import { parseJob, type JobV1 } from '../jobs/job.v1.ts';
+import { parseJob, type JobReason, type JobV1 } from '../jobs/job.v1.ts';
 import type { AttemptLedger, AttemptOutcome, JobRecord, LedgerSnapshot } from '../ledger/port.ts';
 import type { DeadLetterSink } from '../queue/port.ts';
 import type { SecretStore } from '../secrets/port.ts';
@@ -60,6 +60,9 @@ interface JobOutcomeCommon {
 }
 
 const CONFLICT_ROUNDS = 5;
+
+/** Reasons that mean "register again even if registered": a name approval takes effect only by re-registering. */
+export const REREGISTER_REASONS: ReadonlySet<JobReason> = new Set<JobReason>(['name_change', 'manual']);
 
 /**
  * Runs one job delivery to its end: completed, duplicate, dead-lettered, or retry later.
@@ -157,9 +160,11 @@ class JobRun {
     const operation = this.#nextOperation(record);
 
     // A request of this job whose outcome is unknown may have taken effect: read the state before spending again.
-    if (!this.#stateChecked && record?.lastAttempt?.operation === operation && isUncertain(record.lastAttempt.outcome)) {
+    // So may a request that repeats what already took effect for this number: confirm it instead of spending.
+    const uncertain = record?.lastAttempt?.operation === operation && isUncertain(record.lastAttempt.outcome) ? record.lastAttempt : undefined;
+    if (!this.#stateChecked && (uncertain || this.#mayBeRedundant(operation, snapshot))) {
       this.#stateChecked = true;
-      const checked = await this.#confirmByState(operation, record);
+      const checked = await this.#confirmByState(operation, uncertain);
       if (checked !== 'not_done') return checked;
     }
 
@@ -296,8 +301,21 @@ class JobRun {
     return this.#outcome({ status: 'completed', detail: `${operation} succeeded` });
   }
 
-  /** Reads the number's state after an uncertain request. Never treats a failed read as "not done". */
-  async #confirmByState(operation: LimitedOperation, record: JobRecord): Promise<JobOutcome | 'reread' | 'not_done'> {
+  /**
+   * Whether this request would repeat the number's last successful operation (e.g. a second register job
+   * for a number already registered). Re-registering is intended only after a name change or by hand.
+   */
+  #mayBeRedundant(operation: LimitedOperation, snapshot: LedgerSnapshot): boolean {
+    if (snapshot.lastSuccess?.operation !== operation || this.#repairing) return false;
+    if (operation === 'deregister') return this.#job.action === 'deregister';
+    return this.#job.action === 'register' && !REREGISTER_REASONS.has(this.#job.reason);
+  }
+
+  /**
+   * Reads the number's state before spending: after an uncertain request of this job, or when the request
+   * looks redundant. Never treats a failed read as "not done".
+   */
+  async #confirmByState(operation: LimitedOperation, uncertain: JobRecord['lastAttempt']): Promise<JobOutcome | 'reread' | 'not_done'> {
     const token = await this.#deps.secrets.accessToken();
     if (token.kind !== 'found') {
       return this.#deadLetter('missing_secret', this.#secretProblem('access token', token), 'Store the Graph API token in the token secret (TOKEN_SECRET_ID), then redrive the job by id.');
@@ -305,13 +323,18 @@ class JobRun {
     const read = await this.#deps.graph.readState(this.#job.phoneNumberId, token.value);
     this.#graphCalls.push({ operation: 'read_state', outcome: read.kind, ...(read.kind === 'unknown' && read.code !== undefined ? { code: read.code } : {}) });
     if (read.kind === 'unknown') {
-      return this.#retryTransient(backoffSeconds(this.#delivery.receiveCount), `an earlier ${operation} has an unknown outcome and the state read failed (${read.why}); nothing is sent until the state is known`);
+      const why = uncertain ? `an earlier ${operation} has an unknown outcome` : `the number may already be ${operation}ed`;
+      return this.#retryTransient(backoffSeconds(this.#delivery.receiveCount), `${why} and the state read failed (${read.why}); nothing is sent until the state is known`);
     }
     if (!goalReached(operation, read.state)) return 'not_done';
+    if (!uncertain) {
+      await this.#finish('completed');
+      return this.#outcome({ status: 'completed', detail: `number already ${operation}ed (state ${read.state.status}); nothing sent` });
+    }
     await this.#deps.ledger.recordOutcome({
       phoneNumberId: this.#job.phoneNumberId,
       jobKey: this.#jobKey,
-      attempt: { attemptId: record.lastAttempt!.attemptId, at: record.lastAttempt!.at, operation },
+      attempt: { attemptId: uncertain.attemptId, at: uncertain.at, operation },
       outcome: 'success',
       durationMs: 0,
       ...(operation === 'deregister' && this.#needsRegisterAfterDeregister() ? { deregisterDone: true } : {}),

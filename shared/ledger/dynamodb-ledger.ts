@@ -29,6 +29,8 @@ export const LEDGER_KEYS = { partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'e
 const numberKey = (phoneNumberId: string) => `PN#${phoneNumberId}`;
 const budgetKey = (scope: BudgetScope) => `BUDGET#${scope}`;
 const jobKeyOf = (jobKey: string) => `JOB#${jobKey}`;
+/** The number's last operation that took effect. */
+const STATE_KEY = 'STATE';
 // Zero-padded time first, so a Query on the prefix returns requests oldest first.
 const attemptKey = (at: number, attemptId: string) => `ATTEMPT#${String(at).padStart(15, '0')}#${attemptId}`;
 
@@ -51,6 +53,7 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
     let keys: Record<string, AttributeValue>[] = [
       ...scopes.map((scope) => ({ pk, sk: S(budgetKey(scope)) })),
       { pk, sk: S(jobKeyOf(jobKey)) },
+      { pk, sk: S(STATE_KEY) },
     ];
     const items: Record<string, AttributeValue>[] = [];
     // BatchGetItem may leave keys unprocessed under load; ask again for exactly those.
@@ -71,6 +74,10 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
         snapshot.budgets[budget.scope] = budget;
       } else if (sk.startsWith('JOB#')) {
         snapshot.job = toJob(item);
+      } else if (sk === STATE_KEY) {
+        const operation = str(item, 'lastSuccessOperation') as LimitedOperation | undefined;
+        const at = num(item, 'lastSuccessAt');
+        if (operation && at !== undefined) snapshot.lastSuccess = { operation, at };
       }
     }
     return snapshot;
@@ -184,41 +191,44 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
       jobSets.push('deregisterDone = :true');
       jobValues[':true'] = { BOOL: true };
     }
-    await this.#client.send(
-      new TransactWriteItemsCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: this.#table,
-              Key: { pk, sk: S(attemptKey(update.attempt.at, update.attempt.attemptId)) },
-              UpdateExpression: `SET ${sets.join(', ')}`,
-              ExpressionAttributeValues: details,
+    const attemptUpdate: TransactWriteItem = {
+      Update: {
+        TableName: this.#table,
+        Key: { pk, sk: S(attemptKey(update.attempt.at, update.attempt.attemptId)) },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeValues: details,
+      },
+    };
+    const stateUpdate: TransactWriteItem[] =
+      update.outcome === 'success'
+        ? [
+            {
+              Update: {
+                TableName: this.#table,
+                Key: { pk, sk: S(STATE_KEY) },
+                UpdateExpression: 'SET lastSuccessOperation = :op, lastSuccessAt = :at',
+                ExpressionAttributeValues: { ':op': S(update.attempt.operation), ':at': N(update.attempt.at) },
+              },
             },
-          },
-          {
-            Update: {
-              TableName: this.#table,
-              Key: { pk, sk: S(jobKeyOf(update.jobKey)) },
-              UpdateExpression: `SET ${jobSets.join(', ')}`,
-              // Only if the job still points at this request (a takeover may have moved on).
-              ConditionExpression: 'lastAttemptId = :attemptId',
-              ExpressionAttributeValues: jobValues,
-            },
-          },
-        ],
-      }),
-    ).catch(async (error: unknown) => {
+          ]
+        : [];
+    const jobUpdate: TransactWriteItem = {
+      Update: {
+        TableName: this.#table,
+        Key: { pk, sk: S(jobKeyOf(update.jobKey)) },
+        UpdateExpression: `SET ${jobSets.join(', ')}`,
+        // Only if the job still points at this request (a takeover may have moved on).
+        ConditionExpression: 'lastAttemptId = :attemptId',
+        ExpressionAttributeValues: jobValues,
+      },
+    };
+    try {
+      await this.#client.send(new TransactWriteItemsCommand({ TransactItems: [attemptUpdate, ...stateUpdate, jobUpdate] }));
+    } catch (error) {
       if (!isConditionConflict(error)) throw error;
-      // The job moved on; the request's own record must still carry its outcome.
-      await this.#client.send(
-        new UpdateItemCommand({
-          TableName: this.#table,
-          Key: { pk, sk: S(attemptKey(update.attempt.at, update.attempt.attemptId)) },
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ExpressionAttributeValues: details,
-        }),
-      );
-    });
+      // The job moved on; the request's own record and the number's state must still carry the outcome.
+      await this.#client.send(new TransactWriteItemsCommand({ TransactItems: [attemptUpdate, ...stateUpdate] }));
+    }
   }
 
   async finishJob(request: FinishRequest): Promise<'finished' | 'lost_lease'> {

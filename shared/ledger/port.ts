@@ -30,6 +30,8 @@ export interface JobRecord {
 export interface LedgerSnapshot {
   budgets: Partial<Record<BudgetScope, BudgetState>>;
   job?: JobRecord;
+  /** The last register or deregister that took effect for this number, by any job. */
+  lastSuccess?: { operation: LimitedOperation; at: number };
 }
 
 /** One request as the ledger keeps it (the audit trail). */

@@ -160,3 +160,27 @@ describe('attempt budget (10 per number per 72 h)', () => {
     expect(byKey['after-block']).toBeUndefined();
   });
 });
+
+describe('separate budgets (ATTEMPT_BUDGET_SHARED=false)', () => {
+  it('gives register and deregister 10 each', async () => {
+    // Prepare
+    const h = await createWorkerHarness({ env: { ATTEMPT_BUDGET_SHARED: 'false' }, simulator: { limit: 20 } });
+    h.simulator.addNumber(NUMBER, { pin: PIN });
+    await h.storePin(NUMBER, PIN);
+    try {
+      // Act
+      for (let i = 0; i < 11; i++) await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: `r-${i}` });
+      await h.enqueue({ action: 'deregister', phoneNumberId: NUMBER, idempotencyKey: 'd-0' });
+      await h.source.drain();
+
+      // Assess
+      const calls = h.simulator.limitedCalls(NUMBER);
+      expect(calls.filter((call) => call.operation === 'register')).toHaveLength(10);
+      expect(calls.filter((call) => call.operation === 'deregister')).toHaveLength(1);
+      expect((await h.takeDeadLetters()).map((envelope) => [envelope.jobKey, envelope.budget?.scope])).toEqual([['r-10', 'register']]);
+      expect((await h.worker.deps.ledger.budgets(NUMBER)).map((budget) => budget.scope).sort()).toEqual(['deregister', 'register']);
+    } finally {
+      await h.stop();
+    }
+  });
+});

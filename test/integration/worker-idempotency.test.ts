@@ -101,3 +101,33 @@ describe('idempotency: one job, one request', () => {
     expect(h.simulator.limitedCalls(other)).toHaveLength(1);
   });
 });
+
+describe('requests that would repeat what already took effect', () => {
+  let h: WorkerHarness;
+  beforeEach(async () => {
+    h = await createWorkerHarness();
+    h.simulator.addNumber(NUMBER, { pin: PIN });
+    await h.storePin(NUMBER, PIN);
+  });
+  afterEach(() => h.stop());
+
+  it('confirms an already-registered number by a state read instead of spending an attempt', async () => {
+    for (let i = 0; i < 3; i++) await h.enqueue({ action: 'register', phoneNumberId: NUMBER, reason: 'account_creation', idempotencyKey: `onboard-${i}` });
+
+    await h.source.drain();
+
+    expect(h.simulator.calls.map((call) => call.operation)).toEqual(['register', 'read_state', 'read_state']);
+    expect(h.logs.filter((line) => line.includes('already registered'))).toHaveLength(2);
+  });
+
+  it('still re-registers after a name change, and registers when the state shows the number is not connected', async () => {
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, reason: 'account_creation', idempotencyKey: 'onboard' });
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, reason: 'name_change', idempotencyKey: 'name-approved' });
+    await h.source.drain();
+    h.simulator.number(NUMBER)!.registered = false; // deregistered by hand in WhatsApp Manager
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, reason: 'account_creation', idempotencyKey: 'onboard-again' });
+    await h.source.drain();
+
+    expect(h.simulator.calls.map((call) => call.operation)).toEqual(['register', 'register', 'read_state', 'register']);
+  });
+});
