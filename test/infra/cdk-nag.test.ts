@@ -1,0 +1,104 @@
+import { Validations } from 'aws-cdk-lib';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IConstruct } from 'constructs';
+import { describe, expect, it } from 'vitest';
+import type { RegistrarStack } from '../../infra/stacks/registrar-stack.ts';
+import { synthRegistrar } from './helpers/synth.ts';
+
+/** Every acknowledgement recorded in the tree: where, which finding, and why. */
+function acknowledgements(root: IConstruct): Array<{ path: string; id: string; reason: string }> {
+  const found: Array<{ path: string; id: string; reason: string }> = [];
+  for (const construct of root.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+        // CDK records ids without a plugin namespace as annotation ids; cdk-nag matches them without it.
+        found.push({ path: construct.node.path, id: id.replace(/^annotation::/i, ''), reason });
+      }
+    }
+  }
+  return found;
+}
+
+const findings = (violations: ReturnType<ReturnType<typeof synthRegistrar>['nagViolations']>) =>
+  violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`));
+
+describe('cdk-nag AwsSolutions', () => {
+  describe.each([
+    ['as deployed by default', {}],
+    ['with the scheduled redrive off', { scheduledRedrive: false }],
+    ['with an alarm e-mail', { alarmEmail: 'oncall@example.com' }],
+    ['with another stage and PIN prefix', { stage: 'prod', pinSecretPrefix: 'prod/wa/pin-', tokenSecretName: 'prod/wa/token' }],
+  ])('%s', (_name, context) => {
+    it('reports no unacknowledged error or warning, and the synth goes through', () => {
+      // Prepare
+      const app = synthRegistrar({ context });
+      // Act
+      const violations = app.nagViolations();
+      // Assess
+      expect(findings(violations)).toEqual([]);
+      expect(() => app.template()).not.toThrow();
+    });
+  });
+
+  it('acknowledges only two findings, each one exactly and with a reason', () => {
+    // Prepare
+    const { app, stack } = synthRegistrar();
+    // Act
+    const acks = acknowledgements(app).filter((ack) => ack.id.startsWith('AwsSolutions-'));
+    // Assess
+    expect(acks.map(({ path, id }) => ({ path, id }))).toEqual(
+      expect.arrayContaining([
+        { path: stack.jobs.deadLetterQueue.node.path, id: 'AwsSolutions-SQS3' },
+        {
+          path: stack.worker.role.node.path,
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:wa-registrar/pin/*]',
+        },
+      ]),
+    );
+    expect(acks).toHaveLength(2);
+    for (const ack of acks) expect(ack.reason.length).toBeGreaterThan(80);
+  });
+
+  // Paired cases, cdk-nag style: the same stack with one thing done wrong must be caught.
+  const failing: Array<[string, (stack: RegistrarStack) => void, RegExp]> = [
+    [
+      'a second wildcard on the worker role (the PIN acknowledgement covers only its own ARN)',
+      (stack) => stack.worker.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] })),
+      /^AwsSolutions-IAM5\[Resource::\*\] .*\/Worker\/Role\/DefaultPolicy\/Resource$/,
+    ],
+    [
+      'a queue that accepts plain HTTP',
+      (stack) => new Queue(stack, 'PlainQueue', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: false }),
+      /^AwsSolutions-SQS4 .*\/PlainQueue\/Resource$/,
+    ],
+    [
+      'a queue without a dead-letter queue',
+      (stack) => new Queue(stack, 'NoDlqQueue', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true }),
+      /^AwsSolutions-SQS3 .*\/NoDlqQueue\/Resource$/,
+    ],
+    [
+      'a table without point-in-time recovery',
+      (stack) => new Table(stack, 'NoPitr', { partitionKey: { name: 'pk', type: AttributeType.STRING } }),
+      /^AwsSolutions-DDB3 .*\/NoPitr\/Resource$/,
+    ],
+    [
+      'a function on an older runtime',
+      (stack) => new LambdaFunction(stack, 'Old', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler=()=>{}') }),
+      /^AwsSolutions-L1 .*\/Old\/Resource$/,
+    ],
+  ];
+
+  it.each(failing)('catches %s', (_name, customize, expected) => {
+    // Prepare
+    const app = synthRegistrar({ customize });
+    // Act
+    const reported = findings(app.nagViolations());
+    // Assess
+    expect(reported).toContainEqual(expect.stringMatching(expected));
+    expect(() => app.template()).toThrow(/AwsSolutions/);
+  });
+});
