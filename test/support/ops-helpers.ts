@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import type { DeadLetterCategory, DeadLetterEnvelopeV1 } from '../../shared/jobs/dlq-envelope.v1.ts';
 import type { JobV1 } from '../../shared/jobs/job.v1.ts';
@@ -193,3 +193,35 @@ export async function writeLedger(ledger: AttemptLedger, phoneNumberId: string, 
 }
 
 export const META_POLICY: BudgetPolicy = { limit: 10, windowMs: 72 * HOUR, shared: true, blockMs: 72 * HOUR };
+
+/**
+ * Consumes a queue in the background (receive, then delete), like the worker would. moto recomputes queue
+ * attributes over every stored message on each send, so a FIFO queue that only grows makes sends slower and
+ * slower; a consumer keeps it short. `stop` drains what is left and returns every body received.
+ */
+export function startDrain(sqs: SQSClient, queueUrl: string): { stop(): Promise<string[]> } {
+  const bodies: string[] = [];
+  let stopping = false;
+  const round = async () => {
+    const output = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60 }));
+    const messages = output.Messages ?? [];
+    if (messages.length === 0) return 0;
+    bodies.push(...messages.map((message) => message.Body ?? ''));
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })) }));
+    return messages.length;
+  };
+  const loop = (async () => {
+    while (!stopping) {
+      // An empty receive yields to the event loop before asking again (a timer, not a sleep in the test).
+      if ((await round()) === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    while ((await round()) > 0);
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+      return bodies;
+    },
+  };
+}
