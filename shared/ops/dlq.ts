@@ -121,7 +121,7 @@ export function renderDeadLetter(message: DeadLetter, now: number): string {
   const safe = redactSecrets(message.envelope);
   const lines: string[] = [];
   const field = (name: string, value: string | number | undefined | null) => {
-    if (value !== undefined && value !== null && value !== '') lines.push(`${`${name}:`.padEnd(20)}${value}`);
+    if (value !== undefined && value !== null && value !== '') lines.push(`${`${name}:`.padEnd(22)}${value}`);
   };
   field('Message id', message.messageId);
   field('Category', message.category);
