@@ -115,6 +115,8 @@ export class RegistrarDashboard extends Construct {
       METRICS.graphOperations.map((operation) => emf(METRICS.graphLatency, { operation }, statistic, `${operation} ${statistic}`));
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
+      // Named after the stack, so each stage has one, easy to find: wa-registrar-<stage>.
+      dashboardName: Stack.of(this).stackName,
       defaultInterval: Duration.days(1),
       widgets: [
         [

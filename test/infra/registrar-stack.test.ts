@@ -292,6 +292,7 @@ describe('dashboard', () => {
   it('shows jobs processed, outcomes by category, Graph latency and DLQ depth from the worker\'s metric names', () => {
     // Prepare
     const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards[0]!.Properties.DashboardName).toBe('wa-registrar-dev');
     // Act
     const body = JSON.stringify(dashboards[0]!.Properties.DashboardBody);
     // Assess
