@@ -11,6 +11,8 @@ import type { AddressInfo, Socket } from 'node:net';
 
 /** A scripted answer for the next request(s) to a number; consumed in order, one per register/deregister. */
 export type SimulatedFault =
+  /** No fault: answer this request normally (to interleave faults with normal answers). */
+  | { type: 'pass' }
   /** HTTP 500 with a non-JSON body; the request is not applied. */
   | { type: 'http500' }
   /** Apply the request, then answer HTTP 500: the caller cannot know it worked. */

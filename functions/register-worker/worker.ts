@@ -32,6 +32,7 @@ export interface WorkerOverrides {
   clock?: Clock;
   clients?: AwsClients;
   graph?: JobDeps['graph'];
+  ledger?: JobDeps['ledger'];
   logger?: Logger;
   metrics?: Metrics;
 }
@@ -41,7 +42,7 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
   const clock = overrides.clock ?? systemClock;
   const clients = overrides.clients ?? createAwsClients();
   const deps: JobDeps = {
-    ledger: new DynamoDbAttemptLedger(clients.dynamodb, config.LEDGER_TABLE_NAME),
+    ledger: overrides.ledger ?? new DynamoDbAttemptLedger(clients.dynamodb, config.LEDGER_TABLE_NAME),
     graph:
       overrides.graph ??
       new HttpGraphClient({ baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION, timeoutMs: config.GRAPH_TIMEOUT_MS }),

@@ -229,6 +229,7 @@ class JobRun {
     const outcome = attemptOutcomeOf(result);
     const policy = result.kind === 'graph_error' ? policyForCode(result.error.code) : undefined;
     const done = result.kind === 'success' || (operation === 'deregister' && policy?.action === 'goal_reached_if_deregister');
+    const continuesWithRegister = operation === 'deregister' && this.#needsRegisterAfterDeregister();
     const error = result.kind === 'graph_error' ? result.error : undefined;
     if (result.kind === 'graph_error') this.#lastError = { error: result.error, httpStatus: result.httpStatus };
     this.#graphCalls.push({
@@ -248,10 +249,15 @@ class JobRun {
       ...(error?.subcode !== undefined ? { subcode: error.subcode } : {}),
       ...(error?.fbtraceId ? { fbtraceId: error.fbtraceId } : {}),
       durationMs: result.durationMs,
-      ...(done && operation === 'deregister' && this.#needsRegisterAfterDeregister() ? { deregisterDone: true } : {}),
+      ...(done && continuesWithRegister ? { deregisterDone: true } : {}),
+      ...(done && !continuesWithRegister ? { completesJob: { expiresAt: this.#deps.clock.now() + this.#deps.settings.jobRecordMs } } : {}),
     });
 
-    if (done) return this.#afterSuccess(operation);
+    if (done && continuesWithRegister) {
+      this.#repairing = false;
+      return 'reread';
+    }
+    if (done) return this.#outcome({ status: 'completed', detail: `${operation} succeeded` });
 
     if (result.kind === 'no_answer') {
       return this.#retryTransient(backoffSeconds(this.#delivery.receiveCount), `no usable answer from Graph (${result.why}${result.httpStatus ? ` ${result.httpStatus}` : ''}); the retry reads the number's state first`);
@@ -290,15 +296,6 @@ class JobRun {
           ...(policy.parkSeconds ? { eligibleAt: now + policy.parkSeconds * 1000 } : {}),
         });
     }
-  }
-
-  async #afterSuccess(operation: LimitedOperation): Promise<JobOutcome | 'reread'> {
-    if (operation === 'deregister' && this.#needsRegisterAfterDeregister()) {
-      this.#repairing = false;
-      return 'reread';
-    }
-    await this.#finish('completed');
-    return this.#outcome({ status: 'completed', detail: `${operation} succeeded` });
   }
 
   /**

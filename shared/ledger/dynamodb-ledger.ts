@@ -191,6 +191,15 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
       jobSets.push('deregisterDone = :true');
       jobValues[':true'] = { BOOL: true };
     }
+    const jobNames: Record<string, string> = {};
+    let jobRemove = '';
+    if (update.completesJob) {
+      jobSets.push('#status = :completed', 'expiresAt = :jobExp');
+      jobNames['#status'] = 'status';
+      jobValues[':completed'] = S('completed');
+      jobValues[':jobExp'] = N(epochSeconds(update.completesJob.expiresAt));
+      jobRemove = ' REMOVE leaseOwner, leaseUntil';
+    }
     const attemptUpdate: TransactWriteItem = {
       Update: {
         TableName: this.#table,
@@ -216,9 +225,10 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
       Update: {
         TableName: this.#table,
         Key: { pk, sk: S(jobKeyOf(update.jobKey)) },
-        UpdateExpression: `SET ${jobSets.join(', ')}`,
+        UpdateExpression: `SET ${jobSets.join(', ')}${jobRemove}`,
         // Only if the job still points at this request (a takeover may have moved on).
         ConditionExpression: 'lastAttemptId = :attemptId',
+        ...(update.completesJob ? { ExpressionAttributeNames: jobNames } : {}),
         ExpressionAttributeValues: jobValues,
       },
     };

@@ -87,6 +87,8 @@ export interface OutcomeUpdate {
   durationMs: number;
   /** set_localization: mark the deregister step as done in the same write. */
   deregisterDone?: boolean;
+  /** The request finished the job: mark it completed in the same write (saves a round trip). */
+  completesJob?: { expiresAt: number };
 }
 
 export interface FinishRequest {
