@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
 import type { StatusView } from '../../shared/ops/status.ts';
@@ -123,4 +126,22 @@ describe('wa-registrar status (against moto)', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('the ledger table no-such-table does not exist');
   });
+
+  it('runs as the real `wa-registrar` bin, finding the local run from .wa-registrar/local-stack.json', async () => {
+    // Prepare: a shell with no AWS settings at all, as beside `npm start`.
+    const root = join(import.meta.dirname, '..', '..');
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+
+    // Act
+    const result = await promisify(execFile)(join(root, 'node_modules', '.bin', 'node'), [join(root, 'bin', 'wa-registrar.mjs'), 'status', '700', '--json'], { cwd: envCwd(), env });
+
+    // Assess
+    const view = JSON.parse(result.stdout) as StatusView;
+    expect(view.phoneNumberId).toBe('700');
+    // The bin runs on the system clock, so only time-independent facts are checked here.
+    expect(view.scopes.map((scope) => scope.scope)).toEqual(['all']);
+    expect(view.olderAttempts + view.scopes[0]!.used).toBe(5);
+  });
+
+  const envCwd = () => env.cwd;
 });

@@ -1,0 +1,184 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HOUR_MS } from '../../shared/clock.ts';
+import { requestsNeeded } from '../../shared/ops/budget-warnings.ts';
+import type { DeadLetter } from '../../shared/ops/dead-letters.ts';
+import { readDeadLetter } from '../../shared/ops/dead-letters.ts';
+import { formatRelative, usageBar } from '../../shared/ops/format.ts';
+import { parseCsv, parseJobFile } from '../../shared/ops/job-file.ts';
+import { redactSecrets } from '../../shared/ops/redact.ts';
+import { decideRedrive } from '../../shared/ops/redrive.ts';
+import { resolveResources, requireResource, ResourceError } from '../../shared/ops/resources.ts';
+import { buildStatus } from '../../shared/ops/status.ts';
+
+const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
+const policy = { limit: 10, windowMs: 72 * HOUR_MS, shared: true, blockMs: 72 * HOUR_MS };
+
+describe('job files', () => {
+  it('reads JSONL with line numbers, skipping blank lines, and flags repeated keys', () => {
+    const text = ['{"action":"register","phoneNumberId":"1","idempotencyKey":"k"}', '', '{"action":"register","phoneNumberId":"2","idempotencyKey":"k"}', '{"action":"register"}'].join('\n');
+
+    const parsed = parseJobFile(text, 'jsonl');
+
+    expect(parsed.jobs.map((entry) => entry.line)).toEqual([1]);
+    expect(parsed.invalid).toEqual([
+      { line: 3, error: 'idempotencyKey repeats line 1: SQS would drop this job as a duplicate' },
+      { line: 4, error: expect.stringContaining('phoneNumberId') },
+    ]);
+  });
+
+  it('reads RFC 4180 CSV: quotes, doubled quotes, embedded newlines, CRLF, and reports the starting line', () => {
+    const records = parseCsv('a,b\r\n"x,1","say ""hi"""\n"multi\nline",z\n\nlast,');
+
+    expect(records).toEqual([
+      { line: 1, cells: ['a', 'b'] },
+      { line: 2, cells: ['x,1', 'say "hi"'] },
+      { line: 3, cells: ['multi\nline', 'z'] },
+      { line: 6, cells: ['last', ''] },
+    ]);
+  });
+
+  it('maps CSV columns to job fields, empty cells to absent, and catches a PIN column without echoing it', () => {
+    const parsed = parseJobFile('action,phoneNumberId,reason,schemaVersion,pin\nregister,42,,1,\nregister,43,,1,012345\nregister,44\n', 'csv');
+
+    expect(parsed.jobs).toEqual([{ line: 2, job: { schemaVersion: 1, action: 'register', phoneNumberId: '42', reason: 'manual' } }]);
+    expect(parsed.invalid.map((problem) => problem.line)).toEqual([3, 4]);
+    expect(parsed.invalid[0]!.error).toContain('must not carry a secret (found "pin")');
+    expect(JSON.stringify(parsed.invalid)).not.toContain('012345');
+    expect(parsed.invalid[1]!.error).toBe('has 2 fields; the header has 5');
+  });
+});
+
+describe('redrive decisions', () => {
+  const letter = (overrides: Partial<DeadLetter>): DeadLetter => ({
+    messageId: 'm',
+    receiptHandle: 'r',
+    category: 'rate_limited',
+    deadLetteredAt: NOW,
+    redriveGeneration: 0,
+    job: { schemaVersion: 1, action: 'register', phoneNumberId: '1', reason: 'manual', idempotencyKey: 'k' },
+    jobKey: 'k',
+    ...overrides,
+  });
+
+  it.each([
+    ['eligible', letter({ eligibleAt: NOW }), true],
+    ['eligible', letter({ eligibleAt: NOW + 1 }), false],
+    ['eligible', letter({}), false],
+    ['eligible', letter({ category: 'missing_secret' }), false],
+    ['all', letter({ category: 'missing_secret' }), true],
+    ['all', letter({ category: 'retries_exhausted', eligibleAt: NOW + 1 }), false],
+    ['all', letter({ category: 'permanent_error' }), false],
+    ['all', letter({ category: 'needs_verification' }), false],
+    ['all', letter({ category: 'max_receives' }), false],
+    ['all', letter({ category: 'invalid_job', job: undefined as never }), false],
+  ] as const)('%s: %j → %s', (kind, message, expected) => {
+    expect(decideRedrive(message, { kind }, NOW).redrive).toBe(expected);
+  });
+
+  it('by id: any category with a job, not before eligibleAt unless forced, never without a job', () => {
+    expect(decideRedrive(letter({ category: 'permanent_error' }), { kind: 'ids', ids: ['m'] }, NOW).redrive).toBe(true);
+    expect(decideRedrive(letter({ eligibleAt: NOW + HOUR_MS }), { kind: 'ids', ids: ['m'] }, NOW).redrive).toBe(false);
+    expect(decideRedrive(letter({ eligibleAt: NOW + HOUR_MS }), { kind: 'ids', ids: ['m'], force: true }, NOW).redrive).toBe(true);
+    expect(decideRedrive(letter({ category: 'unreadable', job: undefined as never, jobKey: undefined as never }), { kind: 'ids', ids: ['m'], force: true }, NOW).redrive).toBe(false);
+  });
+
+  it('reads a bare job moved by SQS with its generation and keeps the message id as key when it has none', () => {
+    const message = readDeadLetter({
+      MessageId: 'sqs-id',
+      ReceiptHandle: 'h',
+      Body: '{"action":"deregister","phoneNumberId":"77"}',
+      Attributes: { SentTimestamp: String(NOW) },
+      MessageAttributes: { waRegistrarRedriveGeneration: { DataType: 'Number', StringValue: '2' } },
+    });
+
+    expect(message).toMatchObject({ category: 'max_receives', phoneNumberId: '77', jobKey: 'sqs-id', redriveGeneration: 2, deadLetteredAt: NOW });
+  });
+});
+
+describe('status view', () => {
+  it('counts only requests inside the window (the edge is exclusive) and frees the next slot at oldest + window', () => {
+    const history = [NOW - 72 * HOUR_MS, NOW - 72 * HOUR_MS + 1, NOW - HOUR_MS].map((at, index) => ({
+      attemptId: String(index), phoneNumberId: '1', operation: 'register' as const, scope: 'all' as const, at, reason: 'manual' as const, jobKey: 'k', outcome: 'success' as const,
+    }));
+
+    const view = buildStatus('1', history, [], policy, NOW);
+
+    expect(view.scopes[0]).toMatchObject({ used: 2, left: 8, open: true, nextSlotFreesAt: new Date(NOW + 1).toISOString() });
+    expect(view.olderAttempts).toBe(1);
+  });
+
+  it('applies a block on the shared counter to separate scopes too', () => {
+    const view = buildStatus('1', [], [{ scope: 'all', attemptTimes: [], blockedUntil: NOW + HOUR_MS, version: 1 }], { ...policy, shared: false }, NOW);
+
+    expect(view.scopes.map((scope) => [scope.scope, scope.open, scope.blockedUntil])).toEqual([
+      ['register', false, new Date(NOW + HOUR_MS).toISOString()],
+      ['deregister', false, new Date(NOW + HOUR_MS).toISOString()],
+    ]);
+  });
+
+  it('needs two requests from the shared counter for set_localization, one from each when separate', () => {
+    expect(requestsNeeded({ action: 'set_localization' }, { shared: true })).toEqual({ all: 2 });
+    expect(requestsNeeded({ action: 'set_localization' }, { shared: false })).toEqual({ register: 1, deregister: 1 });
+  });
+});
+
+describe('presentation', () => {
+  it.each([
+    [0, 10, '[□□□□□□□□□□] 0/10'],
+    [4, 10, '[■■■■□□□□□□] 4/10'],
+    [10, 10, '[■■■■■■■■■■] 10/10'],
+    [2, 5, '[■■□□□] 2/5'],
+  ])('usageBar(%i, %i)', (used, limit, expected) => {
+    expect(usageBar(used, limit)).toBe(expected);
+  });
+
+  it('relative times', () => {
+    expect(formatRelative(NOW + 26 * HOUR_MS, NOW)).toBe('in 1d 2h');
+    expect(formatRelative(NOW - 90 * 60_000, NOW)).toBe('1h 30m ago');
+    expect(formatRelative(NOW + 10_000, NOW)).toBe('now');
+  });
+
+  it('redacts secret fields and secrets inside text', () => {
+    const redacted = redactSecrets({ pin: '012345', nested: { access_token: 'EAAG' }, text: 'x?access_token=EAAG1&pin=012345 Bearer EAAG2 {"pin":"012345"}' });
+
+    expect(JSON.stringify(redacted)).not.toMatch(/012345|EAAG/);
+  });
+});
+
+describe('resource resolution', () => {
+  it('reads the local run file by default, lets flags override it, and names the flag when something is missing', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'wa-res-'));
+    await mkdir(join(cwd, '.wa-registrar'));
+    await writeFile(join(cwd, '.wa-registrar', 'local-stack.json'), JSON.stringify({
+      region: 'eu-west-1', endpoint: 'http://127.0.0.1:5000', jobQueueUrl: 'http://q/jobs', deadLetterQueueUrl: 'http://q/dlq',
+      ledgerTableName: 't', tokenSecretId: 'tok', pinSecretPrefix: 'pin/',
+    }));
+
+    const fromFile = await resolveResources({}, { cwd, env: {} });
+    const overridden = await resolveResources({ ledgerTableName: 'other' }, { cwd, env: {} });
+    const nothing = await resolveResources({}, { cwd: tmpdir(), env: { AWS_REGION: 'us-east-2' } });
+
+    expect(fromFile).toMatchObject({ endpoint: 'http://127.0.0.1:5000', jobQueueUrl: 'http://q/jobs', ledgerTableName: 't' });
+    expect(overridden.ledgerTableName).toBe('other');
+    expect(nothing.region).toBe('us-east-2');
+    expect(() => requireResource(nothing, 'deadLetterQueueUrl')).toThrow(ResourceError);
+    expect(() => requireResource(nothing, 'deadLetterQueueUrl')).toThrow(/Pass --dlq-url, or --stack NAME/);
+  });
+
+  it('reads a deployed stack by its output keys', async () => {
+    const resources = await resolveResources({ stack: 'WaRegistrar' }, {
+      cwd: tmpdir(),
+      env: {},
+      describeStack: async (name) => {
+        expect(name).toBe('WaRegistrar');
+        return { JobQueueUrl: 'https://sqs/jobs.fifo', DeadLetterQueueUrl: 'https://sqs/dlq.fifo', LedgerTableName: 'ledger', Region: 'eu-central-1', TokenSecretId: 'tok', PinSecretPrefix: 'p/' };
+      },
+    });
+
+    expect(resources).toMatchObject({ source: 'stack WaRegistrar', region: 'eu-central-1', jobQueueUrl: 'https://sqs/jobs.fifo', deadLetterQueueUrl: 'https://sqs/dlq.fifo', ledgerTableName: 'ledger' });
+    expect(resources.endpoint).toBeUndefined();
+  });
+});
