@@ -5,6 +5,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEAD_LETTER_QUEUE, JOB_QUEUE } from '../definitions.ts';
 
+/** Options of {@link JobQueue}. */
 export interface JobQueueProps {
   /** Alarm when the oldest job has waited this long. Must exceed the longest deliberate park (a day). */
   readonly oldestJobAlarmAge?: Duration;

@@ -19,6 +19,7 @@ import { Construct } from 'constructs';
 import { METRICS } from '../definitions.ts';
 import type { JobQueue } from './job-queue.ts';
 
+/** Options of {@link AlarmTopic}. */
 export interface AlarmTopicProps {
   /** Subscribed by e-mail when set; AWS sends a confirmation mail first. */
   readonly email?: string | undefined;
@@ -66,6 +67,7 @@ export class AlarmTopic extends Construct {
   }
 }
 
+/** What {@link RegistrarDashboard} charts besides the worker's own metrics. */
 export interface RegistrarDashboardProps {
   readonly jobs: JobQueue;
   readonly worker: IFunction;

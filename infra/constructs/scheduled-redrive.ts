@@ -7,6 +7,7 @@ import { ENTRIES, REDRIVE_TIMEOUT_SECONDS } from '../definitions.ts';
 import type { JobQueue } from './job-queue.ts';
 import { RegistrarFunction } from './worker-function.ts';
 
+/** Options of {@link ScheduledRedrive}. */
 export interface ScheduledRedriveProps {
   readonly jobs: JobQueue;
   /** How often the DLQ is checked for jobs that are due again. */

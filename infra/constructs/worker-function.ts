@@ -12,6 +12,7 @@ import type { JobQueue } from './job-queue.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Options of {@link RegistrarFunction}; everything else is a project default. */
 export interface RegistrarFunctionProps {
   /** Handler entry, relative to the repository root; it exports `handler`. */
   readonly entry: string;

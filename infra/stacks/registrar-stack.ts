@@ -9,6 +9,7 @@ import { ScheduledRedrive } from '../constructs/scheduled-redrive.ts';
 import { RegistrarFunction } from '../constructs/worker-function.ts';
 import { ENTRIES, WORKER_MAX_DELIVERIES, WORKER_TIMEOUT_SECONDS } from '../definitions.ts';
 
+/** Stack props plus the validated context (see infra/config.ts). */
 export interface RegistrarStackProps extends StackProps {
   readonly config: RegistrarConfig;
 }
