@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
     // One project per kind of test, so each can run alone: `npx vitest run --project unit`.
     projects: [
       {
