@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { createAwsClients, type AwsClients } from '../../shared/aws-clients.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
@@ -23,8 +23,13 @@ export interface Worker {
   logger: Logger;
   metrics: Metrics;
   attemptLimit: number;
-  /** Handles one SQS batch; failed records are reported, never thrown. */
-  handleBatch(event: SQSEvent): Promise<SQSBatchResponse>;
+  /** Longest one job can take (a state read, a deregister and a register at the Graph timeout, plus AWS calls). */
+  worstCaseJobMs: number;
+  /**
+   * Handles one SQS batch; failed records are reported, never thrown. With the Lambda context, a job
+   * that could not finish before the invocation times out is handed back unstarted instead.
+   */
+  handleBatch(event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse>;
 }
 
 /** Parts tests and the local run may replace (an injectable clock above all). */
@@ -71,7 +76,8 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
     logger,
     metrics,
     attemptLimit: config.ATTEMPT_LIMIT,
-    handleBatch: (event) => handleBatch(worker, event),
+    worstCaseJobMs: 3 * config.GRAPH_TIMEOUT_MS + 10_000,
+    handleBatch: (event, context) => handleBatch(worker, event, context),
   };
   return worker;
 }
@@ -94,8 +100,12 @@ export function toDelivery(record: SQSRecord): JobDelivery {
   };
 }
 
-async function handleBatch(worker: Worker, event: SQSEvent): Promise<SQSBatchResponse> {
+async function handleBatch(worker: Worker, event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<SQSBatchResponse> {
   const outcomes: JobOutcome[] = [];
+  const started = performance.now();
+  const remainingAtStart = context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY;
+  // Jobs for one number run in sequence; a long group must not be cut off mid-request by the Lambda timeout.
+  const timeLeft = () => remainingAtStart - (performance.now() - started);
   const records = event.Records.map((record) => ({
     record,
     messageId: record.messageId,
@@ -104,6 +114,11 @@ async function handleBatch(worker: Worker, event: SQSEvent): Promise<SQSBatchRes
   }));
   const failedIds = await processFifoBatch(records, async ({ record }) => {
     const delivery = toDelivery(record);
+    if (timeLeft() < worker.worstCaseJobMs) {
+      worker.logger.info('job handed back unstarted: too little time left in this invocation', { messageId: record.messageId });
+      await worker.retries.delay(record.receiptHandle, 0).catch(() => undefined); // best effort: else it returns after the visibility timeout
+      return 'failed';
+    }
     try {
       const outcome = await runJob(delivery, worker.deps);
       outcomes.push(outcome);

@@ -1,6 +1,7 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { REDRIVE_GENERATION_ATTRIBUTE } from '../../shared/jobs/dlq-envelope.v1.ts';
+import { SqsEventSource } from '../../tools/sqs-event-source.ts';
 import { expectNoSecrets } from '../support/secrets-scan.ts';
 import { createWorkerHarness, TEST_TOKEN, type WorkerHarness } from '../support/worker-harness.ts';
 
@@ -99,6 +100,31 @@ describe('idempotency: one job, one request', () => {
     expect(new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier))).toEqual(new Set(['first', 'second']));
     expect(h.simulator.limitedCalls(NUMBER).map((call) => call.operation)).toEqual(['register']);
     expect(h.simulator.limitedCalls(other)).toHaveLength(1);
+  });
+});
+
+describe('the Lambda deadline', () => {
+  let h: WorkerHarness;
+  beforeEach(async () => {
+    h = await createWorkerHarness();
+    h.simulator.addNumber(NUMBER, { pin: PIN });
+    await h.storePin(NUMBER, PIN);
+  });
+  afterEach(() => h.stop());
+
+  it('hands jobs back unstarted when the invocation has less time left than a job can take', async () => {
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'late' });
+    const short = new SqsEventSource(h.clients.sqs, h.stack.jobQueueUrl, (event) =>
+      h.worker.handleBatch(event, { getRemainingTimeInMillis: () => h.worker.worstCaseJobMs - 1 }),
+    );
+
+    const first = await short.pollOnce();
+    const second = await h.source.pollOnce(); // handed back with no delay: the next poll gets it
+
+    expect(first.failed).toHaveLength(1);
+    expect(second).toMatchObject({ received: 1, failed: [] });
+    expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
+    expect(await h.worker.deps.ledger.history(NUMBER)).toHaveLength(1);
   });
 });
 
