@@ -125,7 +125,7 @@ export class RegistrarDashboard extends Construct {
           new TextWidget({
             markdown:
               '# wa-registrar\nJobs, outcomes and Graph latency from the worker (namespace `WaRegistrar`); queue depth from SQS. ' +
-              'Any message in the dead-letter queue needs a person: see `docs/deployment.md`.',
+              'Any message in the dead-letter queue needs a person: see the README, Operations and Alarms.',
             width: 24,
             height: 2,
           }),
