@@ -1,31 +1,16 @@
-import {
-  ChangeMessageVisibilityCommand,
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-} from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../../shared/clock.ts';
 import { toRecord } from '../../tools/sqs-event-source.ts';
 import { expectNoSecrets } from '../support/secrets-scan.ts';
-import { createWorkerHarness, TEST_TOKEN, type WorkerHarness } from '../support/worker-harness.ts';
+import { createWorkerHarness, TEST_TOKEN, useWorkerHarness } from '../support/worker-harness.ts';
 
 const NUMBER = '106540352242922';
 const PIN = '482913';
 
 describe('attempt budget (10 per number per 72 h)', () => {
-  let h: WorkerHarness;
-  beforeEach(async () => {
-    h = await createWorkerHarness();
-    h.simulator.addNumber(NUMBER, { pin: PIN });
-    await h.storePin(NUMBER, PIN);
-  });
-  afterEach(async () => {
-    expectNoSecrets(h.logs, [PIN, TEST_TOKEN]);
-    await h.stop();
-  });
+  const h = useWorkerHarness(NUMBER, PIN);
 
   it('sends exactly 10 of 12 register jobs and dead-letters 2 with the time the window reopens', async () => {
     // Prepare

@@ -1,24 +1,15 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MINUTE_MS } from '../../shared/clock.ts';
 import { expectNoSecrets } from '../support/secrets-scan.ts';
-import { createWorkerHarness, TEST_TOKEN, type WorkerHarness } from '../support/worker-harness.ts';
+import { TEST_TOKEN, useWorkerHarness } from '../support/worker-harness.ts';
 
 const NUMBER = '15550783881';
 const PIN = '012345';
 
 describe('error policy against the simulator', () => {
-  let h: WorkerHarness;
-  beforeEach(async () => {
-    h = await createWorkerHarness();
-    h.simulator.addNumber(NUMBER, { pin: PIN });
-    await h.storePin(NUMBER, PIN);
-  });
-  afterEach(async () => {
-    expectNoSecrets(h.logs, [PIN, TEST_TOKEN]);
-    await h.stop();
-  });
+  const h = useWorkerHarness(NUMBER, PIN);
 
   it('sends the PIN 012345 as the string "012345"', async () => {
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, dataLocalizationRegion: 'CH' });

@@ -1,9 +1,8 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REDRIVE_GENERATION_ATTRIBUTE } from '../../shared/jobs/dlq-envelope.v1.ts';
 import { SqsEventSource } from '../../tools/sqs-event-source.ts';
-import { expectNoSecrets } from '../support/secrets-scan.ts';
-import { createWorkerHarness, TEST_TOKEN, type WorkerHarness } from '../support/worker-harness.ts';
+import { useWorkerHarness } from '../support/worker-harness.ts';
 
 const NUMBER = '106540352242922';
 const PIN = '555123';
@@ -24,16 +23,7 @@ function record(messageId: string, body: object, extra: Partial<SQSRecord> = {})
 }
 
 describe('idempotency: one job, one request', () => {
-  let h: WorkerHarness;
-  beforeEach(async () => {
-    h = await createWorkerHarness();
-    h.simulator.addNumber(NUMBER, { pin: PIN });
-    await h.storePin(NUMBER, PIN);
-  });
-  afterEach(async () => {
-    expectNoSecrets(h.logs, [PIN, TEST_TOKEN]);
-    await h.stop();
-  });
+  const h = useWorkerHarness(NUMBER, PIN);
 
   const job = { action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'crm-4711' };
 
@@ -104,13 +94,7 @@ describe('idempotency: one job, one request', () => {
 });
 
 describe('the Lambda deadline', () => {
-  let h: WorkerHarness;
-  beforeEach(async () => {
-    h = await createWorkerHarness();
-    h.simulator.addNumber(NUMBER, { pin: PIN });
-    await h.storePin(NUMBER, PIN);
-  });
-  afterEach(() => h.stop());
+  const h = useWorkerHarness(NUMBER, PIN);
 
   it('hands jobs back unstarted when the invocation has less time left than a job can take', async () => {
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'late' });
@@ -129,13 +113,7 @@ describe('the Lambda deadline', () => {
 });
 
 describe('requests that would repeat what already took effect', () => {
-  let h: WorkerHarness;
-  beforeEach(async () => {
-    h = await createWorkerHarness();
-    h.simulator.addNumber(NUMBER, { pin: PIN });
-    await h.storePin(NUMBER, PIN);
-  });
-  afterEach(() => h.stop());
+  const h = useWorkerHarness(NUMBER, PIN);
 
   it('confirms an already-registered number by a state read instead of spending an attempt', async () => {
     for (let i = 0; i < 3; i++) await h.enqueue({ action: 'register', phoneNumberId: NUMBER, reason: 'account_creation', idempotencyKey: `onboard-${i}` });

@@ -1,23 +1,14 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SQSEvent } from 'aws-lambda';
 import { expectNoSecrets } from '../support/secrets-scan.ts';
-import { createWorkerHarness, TEST_TOKEN, type WorkerHarness } from '../support/worker-harness.ts';
+import { useWorkerHarness } from '../support/worker-harness.ts';
 
 const NUMBER = '106540352242922';
 const PIN = '204817';
 
 describe('bad input is dead-lettered with a clear message and no Graph call', () => {
-  let h: WorkerHarness;
-  beforeEach(async () => {
-    h = await createWorkerHarness();
-    h.simulator.addNumber(NUMBER, { pin: PIN });
-    await h.storePin(NUMBER, PIN);
-  });
-  afterEach(async () => {
-    expectNoSecrets(h.logs, [PIN, TEST_TOKEN, '654321']);
-    await h.stop();
-  });
+  const h = useWorkerHarness(NUMBER, PIN);
 
   const cases: Array<[string, string, RegExp]> = [
     ['invalid JSON', '{"action":"register",', /not valid JSON/],
@@ -61,7 +52,7 @@ describe('bad input is dead-lettered with a clear message and no Graph call', ()
     expect(envelope!.job).toBeNull();
     expect(envelope!.rawBodyBytes).toBe(Buffer.byteLength(body));
     expect(envelope!.rawBody!.length).toBeLessThanOrEqual(4096 + 60);
-    expectNoSecrets([JSON.stringify(envelope)], ['654321']);
+    expectNoSecrets([JSON.stringify(envelope), ...h.logs], ['654321']);
   });
 
   it('a real SQS message that is not a job is dead-lettered and leaves the job queue', async () => {

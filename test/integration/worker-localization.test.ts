@@ -1,24 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MINUTE_MS } from '../../shared/clock.ts';
 import type { GraphClient } from '../../shared/graph/port.ts';
 import { SqsEventSource } from '../../tools/sqs-event-source.ts';
-import { expectNoSecrets } from '../support/secrets-scan.ts';
-import { createWorkerHarness, TEST_TOKEN, type WorkerHarness } from '../support/worker-harness.ts';
+import { useWorkerHarness } from '../support/worker-harness.ts';
 
 const NUMBER = '106540352242922';
 const PIN = '730461';
 
 describe('set_localization (deregister, then register with the new region)', () => {
-  let h: WorkerHarness;
-  beforeEach(async () => {
-    h = await createWorkerHarness();
-    h.simulator.addNumber(NUMBER, { pin: PIN, registered: true, region: 'DE' });
-    await h.storePin(NUMBER, PIN);
-  });
-  afterEach(async () => {
-    expectNoSecrets(h.logs, [PIN, TEST_TOKEN]);
-    await h.stop();
-  });
+  const h = useWorkerHarness(NUMBER, PIN, { number: { registered: true, region: 'DE' } });
 
   it('makes one deregister, then one register with the new region', async () => {
     await h.enqueue({ action: 'set_localization', phoneNumberId: NUMBER, dataLocalizationRegion: 'CH', reason: 'localization_change' });

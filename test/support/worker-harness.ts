@@ -1,7 +1,7 @@
 import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { createWorker, type Worker, type WorkerOverrides } from '../../functions/register-worker/worker.ts';
 import { createAwsClients, type AwsClients } from '../../shared/aws-clients.ts';
 import { ManualClock } from '../../shared/clock.ts';
@@ -12,6 +12,7 @@ import type { JobV1Input } from '../../shared/jobs/job.v1.ts';
 import { startGraphSimulator, type GraphSimulator, type GraphSimulatorOptions } from '../../tools/graph-simulator.ts';
 import { provisionLocalStack, type LocalStack } from '../../tools/local-stack.ts';
 import { SqsEventSource } from '../../tools/sqs-event-source.ts';
+import { expectNoSecrets } from './secrets-scan.ts';
 
 export const TEST_TOKEN = 'EAAG-test-token-never-logged-7f3a9';
 
@@ -26,6 +27,8 @@ export interface WorkerHarness {
   source: SqsEventSource;
   /** Everything the logger printed, for secret scans. */
   logs: string[];
+  /** Every PIN stored through `storePin`, for secret scans. */
+  storedPins: string[];
   storePin(phoneNumberId: string, pin: string): Promise<void>;
   enqueue(job: JobV1Input): Promise<{ messageId: string; idempotencyKey: string }>;
   /** Receives and deletes every dead letter, parsed with the envelope schema. */
@@ -56,6 +59,7 @@ export async function createWorkerHarness(
     ...options.env,
   });
   const logs: string[] = [];
+  const storedPins: string[] = [];
   for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
       logs.push(args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' '));
@@ -73,7 +77,9 @@ export async function createWorkerHarness(
     worker,
     source,
     logs,
+    storedPins,
     async storePin(phoneNumberId, pin) {
+      storedPins.push(pin);
       const name = `${stack.pinSecretPrefix}${phoneNumberId}`;
       try {
         await clients.secretsManager.send(new CreateSecretCommand({ Name: name, SecretString: pin }));
@@ -103,4 +109,36 @@ export async function createWorkerHarness(
       await simulator.stop();
     },
   };
+}
+
+/**
+ * A fresh harness per test with one simulated number and its PIN stored. After each test, fails if a PIN
+ * or the token reached the logs, then stops. The returned object forwards to the current test's harness.
+ */
+export function useWorkerHarness(
+  phoneNumberId: string,
+  pin: string,
+  options: Parameters<typeof createWorkerHarness>[0] & { number?: Parameters<GraphSimulator['addNumber']>[1] } = {},
+): WorkerHarness {
+  let current: WorkerHarness | undefined;
+  beforeEach(async () => {
+    current = await createWorkerHarness(options);
+    current.simulator.addNumber(phoneNumberId, { pin, ...options.number });
+    await current.storePin(phoneNumberId, pin);
+  });
+  afterEach(async () => {
+    const harness = current!;
+    current = undefined;
+    try {
+      expectNoSecrets(harness.logs, [...harness.storedPins, TEST_TOKEN]);
+    } finally {
+      await harness.stop();
+    }
+  });
+  return new Proxy({} as WorkerHarness, {
+    get: (_target, property) => {
+      if (!current) throw new Error('useWorkerHarness: used outside a test');
+      return current[property as keyof WorkerHarness];
+    },
+  });
 }
