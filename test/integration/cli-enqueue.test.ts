@@ -115,6 +115,16 @@ describe('wa-registrar enqueue (against moto)', () => {
     expect((await env.count(env.stack.jobQueueUrl)).visible).toBe(2);
   });
 
+  it('bulk: draws a progress bar on a terminal', async () => {
+    await writeFile(join(env.cwd, 'three.jsonl'), ['1', '2', '3'].map((n) => JSON.stringify({ action: 'register', phoneNumberId: `46${n}`, idempotencyKey: `tty-${n}` })).join('\n'));
+    let terminal = '';
+
+    const run = await env.cli(['enqueue', '--file', 'three.jsonl'], { stderr: { isTTY: true, write: (text: string) => (terminal += text) } });
+
+    expect(run.code).toBe(0);
+    expect(terminal).toBe(`\r[${'█'.repeat(30)}] 3/3 jobs sent\n`);
+  });
+
   it('bulk: reads CSV with a header row, quoted cells and empty optional cells', async () => {
     // Prepare
     const csv = [

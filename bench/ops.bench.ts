@@ -1,0 +1,108 @@
+/**
+ * Ops CLI benchmarks against moto: bulk enqueue throughput (10,000 jobs through `enqueue --file`) and the time
+ * `dlq list` takes over 1,000 dead-letters. Figures are printed, never asserted.
+ * Run alone with `npx tsx bench/ops.bench.ts`, or with the others via `npm run bench`.
+ *
+ * moto recomputes a queue's attributes over every stored message on each send and receive, so its cost per
+ * message grows with queue depth (real SQS does not). The enqueue run therefore has a consumer draining the
+ * job queue, as the worker would; the DLQ run has to hold 1,000 messages and shows that growth.
+ */
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runCli } from '../bin/cli.ts';
+import { createAwsClients } from '../shared/aws-clients.ts';
+import { systemClock } from '../shared/clock.ts';
+import { deduplicationId } from '../shared/queue/sqs-queue.ts';
+import { envelope, startDrain } from '../test/support/ops-helpers.ts';
+import { provisionLocalStack } from '../tools/local-stack.ts';
+import { startMotoServer } from '../tools/moto-server.ts';
+
+const JOBS = 10_000;
+const DEAD_LETTERS = 1_000;
+const LIST_RUNS = 3;
+
+async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    stdinIsTTY: false,
+    env: process.env,
+    cwd,
+    clock: systemClock,
+  });
+  if (code !== 0) throw new Error(`wa-registrar ${args.join(' ')} exited ${code}: ${stderr}`);
+  return { code, stdout, stderr };
+}
+
+/** Runs the benchmarks and returns a Markdown section. */
+export async function run(): Promise<string> {
+  process.env.AWS_ACCESS_KEY_ID ??= 'bench';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
+  const moto = await startMotoServer();
+  const cwd = await mkdtemp(join(tmpdir(), 'wa-ops-bench-'));
+  try {
+    const clients = createAwsClients({ endpoint: moto.endpoint, region: 'eu-west-1' });
+    const stack = await provisionLocalStack({ endpoint: moto.endpoint, region: 'eu-west-1', namePrefix: 'bench-ops' }, clients);
+    await mkdir(join(cwd, '.wa-registrar'));
+    await writeFile(join(cwd, '.wa-registrar', 'local-stack.json'), JSON.stringify(stack));
+
+    // Bulk enqueue: 10,000 jobs, one per number, each with its own idempotency key.
+    const lines = Array.from({ length: JOBS }, (_, index) =>
+      JSON.stringify({ action: 'register', phoneNumberId: String(3_000_000 + index), reason: 'account_creation', idempotencyKey: `bench-${index}` }),
+    );
+    await writeFile(join(cwd, 'jobs.jsonl'), `${lines.join('\n')}\n`);
+    const consumer = startDrain(clients.sqs, stack.jobQueueUrl);
+    const started = performance.now();
+    const enqueue = await cli(['enqueue', '--file', 'jobs.jsonl', '--json'], cwd);
+    const enqueueWall = (performance.now() - started) / 1000;
+    const received = await consumer.stop();
+    const summary = JSON.parse(enqueue.stdout) as { sent: number; seconds: number };
+    if (summary.sent !== JOBS || received.length !== JOBS) throw new Error(`sent ${summary.sent}, received ${received.length} of ${JOBS}`);
+
+    // DLQ listing: 1,000 dead-letters, one per number (FIFO groups), listed three times.
+    const seedStarted = performance.now();
+    for (let start = 0; start < DEAD_LETTERS; start += 10) {
+      const entries = Array.from({ length: 10 }, (_, offset) => {
+        const item = envelope({ category: offset % 3 === 0 ? 'permanent_error' : 'rate_limited', phoneNumberId: String(4_000_000 + start + offset), code: 133005, eligibleAt: Date.now() + 3_600_000 });
+        return { Id: String(offset), MessageBody: JSON.stringify(item), MessageGroupId: item.phoneNumberId!, MessageDeduplicationId: deduplicationId('dlq', item.jobKey, 0) };
+      });
+      await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: stack.deadLetterQueueUrl, Entries: entries }));
+    }
+    const seedSeconds = (performance.now() - seedStarted) / 1000;
+    const listTimes: number[] = [];
+    for (let round = 0; round < LIST_RUNS; round++) {
+      const listStarted = performance.now();
+      const listing = await cli(['dlq', 'list', '--json'], cwd);
+      listTimes.push((performance.now() - listStarted) / 1000);
+      const seen = (JSON.parse(listing.stdout) as { messages: unknown[] }).messages.length;
+      if (seen !== DEAD_LETTERS) throw new Error(`dlq list saw ${seen} of ${DEAD_LETTERS}`);
+    }
+    const sorted = [...listTimes].sort((a, b) => a - b);
+
+    return [
+      '### Ops CLI (against moto)',
+      '',
+      '| Measure | Figure |',
+      '|---|---|',
+      `| \`enqueue --file\`: ${JOBS.toLocaleString('en')} jobs, sending only (SendMessageBatch of 10, job queue drained alongside) | ${summary.seconds.toFixed(1)} s = **${Math.round(JOBS / summary.seconds)} jobs/s** |`,
+      `| \`enqueue --file\`: the whole command (read, validate, ledger check of ${JOBS.toLocaleString('en')} numbers, send) | ${enqueueWall.toFixed(1)} s = ${Math.round(JOBS / enqueueWall)} jobs/s |`,
+      `| \`dlq list\` over ${DEAD_LETTERS.toLocaleString('en')} dead-letters (peek + release all), median of ${LIST_RUNS} | **${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} s** (runs: ${listTimes.map((time) => time.toFixed(1)).join(', ')} s) |`,
+      `| seeding those ${DEAD_LETTERS.toLocaleString('en')} dead-letters (SendMessageBatch, no consumer) | ${seedSeconds.toFixed(1)} s |`,
+      '',
+      'moto recomputes queue attributes over every stored message on each call, so its per-message cost grows with',
+      'queue depth; against SQS the listing is bound by round trips (about 100 receives and 100 releases per 1,000).',
+    ].join('\n');
+  } finally {
+    await moto.stop();
+    await rm(cwd, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(await run());
+}
