@@ -62,6 +62,7 @@ export async function run(): Promise<string> {
     const enqueueWall = (performance.now() - started) / 1000;
     const received = await consumer.stop();
     const summary = JSON.parse(enqueue.stdout) as { sent: number; seconds: number };
+    console.error(`ops bench: enqueued ${summary.sent} jobs in ${enqueueWall.toFixed(1)} s`);
     if (summary.sent !== JOBS || received.length !== JOBS) throw new Error(`sent ${summary.sent}, received ${received.length} of ${JOBS}`);
 
     // DLQ listing: 1,000 dead-letters, one per number (FIFO groups), listed three times.
@@ -74,11 +75,13 @@ export async function run(): Promise<string> {
       await clients.sqs.send(new SendMessageBatchCommand({ QueueUrl: stack.deadLetterQueueUrl, Entries: entries }));
     }
     const seedSeconds = (performance.now() - seedStarted) / 1000;
+    console.error(`ops bench: seeded ${DEAD_LETTERS} dead-letters in ${seedSeconds.toFixed(1)} s`);
     const listTimes: number[] = [];
     for (let round = 0; round < LIST_RUNS; round++) {
       const listStarted = performance.now();
       const listing = await cli(['dlq', 'list', '--json'], cwd);
       listTimes.push((performance.now() - listStarted) / 1000);
+      console.error(`ops bench: dlq list ${round + 1}/${LIST_RUNS} took ${listTimes.at(-1)!.toFixed(1)} s`);
       const seen = (JSON.parse(listing.stdout) as { messages: unknown[] }).messages.length;
       if (seen !== DEAD_LETTERS) throw new Error(`dlq list saw ${seen} of ${DEAD_LETTERS}`);
     }

@@ -70,6 +70,9 @@ export interface HeldScan {
   release(messages?: DeadLetter[]): Promise<string[]>;
 }
 
+/** A scan never holds a message longer than this, however slow it is. */
+export const MAX_SCAN_VISIBILITY_SECONDS = 900;
+
 export const DEFAULT_SCAN: Required<Omit<ScanOptions, 'deadline'>> = {
   visibilityTimeoutSeconds: 30,
   waitTimeSeconds: 1,
@@ -78,8 +81,9 @@ export const DEFAULT_SCAN: Required<Omit<ScanOptions, 'deadline'>> = {
 
 /**
  * Reads every message currently receivable on the (FIFO) dead-letter queue and holds them for a short
- * visibility timeout. Receiving continues until a receive brings nothing new, because in a FIFO queue
- * the messages of a group in flight hide the rest of that group from later receives.
+ * visibility timeout. Receiving continues until a receive comes back empty, because in a FIFO queue
+ * the messages of a group in flight hide the rest of that group from later receives. If held messages
+ * come back (the scan outlasted their timeout), the timeout doubles for the rest of the scan.
  * A group's messages beyond those returned with its head stay hidden until the head is deleted;
  * `countMessages` tells callers when the scan saw fewer than the queue holds.
  */
@@ -87,6 +91,8 @@ export async function scanDeadLetters(sqs: SQSClient, queueUrl: string, options:
   const settings = { ...DEFAULT_SCAN, ...options };
   const held = new Map<string, DeadLetter>();
   let truncated = false;
+  let visibility = settings.visibilityTimeoutSeconds;
+  let staleReceives = 0;
   for (;;) {
     if (held.size >= settings.maxMessages || (settings.deadline !== undefined && Date.now() >= settings.deadline)) {
       truncated = true;
@@ -96,21 +102,28 @@ export async function scanDeadLetters(sqs: SQSClient, queueUrl: string, options:
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: Math.min(10, settings.maxMessages - held.size),
-        VisibilityTimeout: settings.visibilityTimeoutSeconds,
+        VisibilityTimeout: visibility,
         WaitTimeSeconds: settings.waitTimeSeconds,
         MessageSystemAttributeNames: ['All'],
         MessageAttributeNames: ['All'],
       }),
     );
-    const received = output.Messages ?? [];
+    const received = (output.Messages ?? []).filter((message) => message.MessageId && message.ReceiptHandle);
+    // Empty: everything receivable is held by this scan (or by someone else). Done.
+    if (received.length === 0) break;
     let fresh = 0;
     for (const message of received) {
-      if (!message.MessageId || !message.ReceiptHandle) continue;
-      if (!held.has(message.MessageId)) fresh++;
+      if (!held.has(message.MessageId!)) fresh++;
       // A message seen again (its timeout ran out mid-scan) keeps only its newest receipt handle.
-      held.set(message.MessageId, readDeadLetter(message));
+      held.set(message.MessageId!, readDeadLetter(message));
     }
-    if (fresh === 0) break;
+    if (fresh < received.length) {
+      // The scan is slower than the timeout (a deep queue, a slow endpoint): hold longer from now on, or
+      // expired messages would keep coming back and hide the end of the queue.
+      visibility = Math.min(MAX_SCAN_VISIBILITY_SECONDS, Math.max(1, visibility * 2));
+    }
+    staleReceives = fresh === 0 ? staleReceives + 1 : 0;
+    if (staleReceives >= 5) break;
   }
   const messages = [...held.values()];
   const released = new Set<string>();

@@ -69,6 +69,18 @@ describe('wa-registrar dlq (against moto)', () => {
       expect(human.stderr).toBe('');
     });
 
+    it('still sees every message when the scan outlasts the visibility timeout (held messages come back)', async () => {
+      // Prepare: 30 dead-letters in 30 groups; a timeout of 0 s makes every held message visible again at once.
+      for (let index = 0; index < 30; index++) await sink.send(envelope({ category: 'rate_limited', phoneNumberId: String(6150 + index), eligibleAt: hoursFrom(NOW, 1) }));
+
+      // Act
+      const run = await env.cli(['dlq', 'list', '--json'], { scan: { visibilityTimeoutSeconds: 0 } });
+
+      // Assess
+      expect(JSON.parse(run.stdout).messages).toHaveLength(30);
+      expect(await env.count(env.stack.deadLetterQueueUrl)).toEqual({ visible: 30, inFlight: 0 });
+    });
+
     it('filters by number, category and code', async () => {
       await seed(
         envelope({ category: 'rate_limited', phoneNumberId: '6200', code: 133016, eligibleAt: hoursFrom(NOW, 1) }),
