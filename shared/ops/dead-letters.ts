@@ -92,9 +92,10 @@ export async function scanDeadLetters(sqs: SQSClient, queueUrl: string, options:
   const held = new Map<string, DeadLetter>();
   let truncated = false;
   let visibility = settings.visibilityTimeoutSeconds;
-  let staleReceives = 0;
+  // A backstop against a queue that never runs dry; each receive normally brings up to 10 new messages.
+  let receivesLeft = Math.ceil(settings.maxMessages / 10) * 3 + 50;
   for (;;) {
-    if (held.size >= settings.maxMessages || (settings.deadline !== undefined && Date.now() >= settings.deadline)) {
+    if (held.size >= settings.maxMessages || receivesLeft-- <= 0 || (settings.deadline !== undefined && Date.now() >= settings.deadline)) {
       truncated = true;
       break;
     }
@@ -122,8 +123,6 @@ export async function scanDeadLetters(sqs: SQSClient, queueUrl: string, options:
       // expired messages would keep coming back and hide the end of the queue.
       visibility = Math.min(MAX_SCAN_VISIBILITY_SECONDS, Math.max(1, visibility * 2));
     }
-    staleReceives = fresh === 0 ? staleReceives + 1 : 0;
-    if (staleReceives >= 5) break;
   }
   const messages = [...held.values()];
   const released = new Set<string>();

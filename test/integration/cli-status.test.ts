@@ -1,10 +1,12 @@
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
 import type { StatusView } from '../../shared/ops/status.ts';
-import { createCliStack, hoursFrom, META_POLICY, writeLedger, type CliStack } from '../support/ops-helpers.ts';
+import { createCliStack, hoursFrom, META_POLICY, uniquePrefix, writeLedger, type CliStack } from '../support/ops-helpers.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 
@@ -144,4 +146,32 @@ describe('wa-registrar status (against moto)', () => {
   });
 
   const envCwd = () => env.cwd;
+
+  it('finds the table from a deployed stack\'s outputs with --stack (CloudFormation on moto)', async () => {
+    // Prepare: a stack whose outputs name this test's resources, as the real stack's do.
+    const stackName = uniquePrefix('cli-status-stack');
+    const outputs = {
+      JobQueueUrl: env.stack.jobQueueUrl,
+      DeadLetterQueueUrl: env.stack.deadLetterQueueUrl,
+      LedgerTableName: env.stack.ledgerTableName,
+      Region: 'eu-west-1',
+      TokenSecretId: env.stack.tokenSecretId,
+      PinSecretPrefix: env.stack.pinSecretPrefix,
+    };
+    const template = {
+      Resources: { Placeholder: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+      Outputs: Object.fromEntries(Object.entries(outputs).map(([key, value]) => [key, { Value: value }])),
+    };
+    await new CloudFormationClient({ region: 'eu-west-1' }).send(new CreateStackCommand({ StackName: stackName, TemplateBody: JSON.stringify(template) }));
+
+    // Act: from a directory with no local-stack.json, so only the stack can say where the table is.
+    const run = await env.cli(['status', '700', '--json', '--stack', stackName], { cwd: tmpdir() });
+    const missing = await env.cli(['status', '700', '--stack', `${stackName}-missing`], { cwd: tmpdir() });
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as StatusView).scopes[0]!.used).toBe(4);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`cannot read the outputs of stack ${stackName}-missing`);
+  });
 });
