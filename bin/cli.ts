@@ -207,7 +207,10 @@ async function dispatch(argv: string[], io: CliIo): Promise<void> {
 
 async function status(args: string[], io: CliIo): Promise<void> {
   const parsed = parse(args, { ...RESOURCE_OPTIONS, ...BUDGET_OPTIONS, region: { type: 'string' } }, 'status');
-  if (!parsed) return io.stdout.write(`${HELP.status}\n`) as never;
+  if (!parsed) {
+    io.stdout.write(`${HELP.status}\n`);
+    return;
+  }
   const { values, positionals } = parsed;
   const phoneNumberId = onePositional(positionals, 'status needs one <phoneNumberId>');
   if (!/^\d{1,20}$/.test(phoneNumberId)) throw new UsageError('phoneNumberId must be 1-20 digits');
@@ -242,7 +245,10 @@ async function enqueue(args: string[], io: CliIo): Promise<void> {
     },
     'enqueue',
   );
-  if (!parsed) return io.stdout.write(`${HELP.enqueue}\n`) as never;
+  if (!parsed) {
+    io.stdout.write(`${HELP.enqueue}\n`);
+    return;
+  }
   const { values, positionals } = parsed;
   const policy = budgetPolicy(values, io.env);
   if (values.file !== undefined) {
@@ -377,7 +383,10 @@ function progressReporter(io: CliIo, total: number) {
 
 async function dlqList(args: string[], io: CliIo): Promise<void> {
   const parsed = parse(args, { ...RESOURCE_OPTIONS, ...FILTER_OPTIONS, region: { type: 'string' } }, 'dlq list');
-  if (!parsed) return io.stdout.write(`${HELP['dlq list']}\n`) as never;
+  if (!parsed) {
+    io.stdout.write(`${HELP['dlq list']}\n`);
+    return;
+  }
   const { values, positionals } = parsed;
   if (positionals.length > 0) throw new UsageError(`dlq list takes no arguments (got "${positionals[0]}")`);
   const filter = filterFrom(values);
@@ -410,7 +419,10 @@ async function dlqList(args: string[], io: CliIo): Promise<void> {
 
 async function dlqShow(args: string[], io: CliIo): Promise<void> {
   const parsed = parse(args, { ...RESOURCE_OPTIONS, region: { type: 'string' } }, 'dlq show');
-  if (!parsed) return io.stdout.write(`${HELP['dlq show']}\n`) as never;
+  if (!parsed) {
+    io.stdout.write(`${HELP['dlq show']}\n`);
+    return;
+  }
   const { values, positionals } = parsed;
   const messageId = onePositional(positionals, 'dlq show needs one <messageId> (see dlq list)');
   await withResources(values, io, { regionAlias: true }, async (resources, clients) => {
@@ -439,7 +451,10 @@ async function dlqRedrive(args: string[], io: CliIo): Promise<void> {
     },
     'dlq redrive',
   );
-  if (!parsed) return io.stdout.write(`${HELP['dlq redrive']}\n`) as never;
+  if (!parsed) {
+    io.stdout.write(`${HELP['dlq redrive']}\n`);
+    return;
+  }
   const { values, positionals } = parsed;
   if (positionals.length > 0) throw new UsageError(`dlq redrive takes its messages as --id (got "${positionals[0]}")`);
   const ids = (values.id as string[] | undefined) ?? [];
@@ -492,7 +507,10 @@ async function dlqRedrive(args: string[], io: CliIo): Promise<void> {
 
 async function dlqPurge(args: string[], io: CliIo): Promise<void> {
   const parsed = parse(args, { ...RESOURCE_OPTIONS, region: { type: 'string' }, id: { type: 'string', multiple: true }, yes: { type: 'boolean', short: 'y' } }, 'dlq purge');
-  if (!parsed) return io.stdout.write(`${HELP['dlq purge']}\n`) as never;
+  if (!parsed) {
+    io.stdout.write(`${HELP['dlq purge']}\n`);
+    return;
+  }
   const { values, positionals } = parsed;
   if (positionals.length > 0) throw new UsageError(`dlq purge takes its messages as --id (got "${positionals[0]}")`);
   const ids = (values.id as string[] | undefined) ?? [];

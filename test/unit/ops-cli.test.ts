@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../bin/cli.ts';
+import { ManualClock } from '../../shared/clock.ts';
+
+/** The CLI's argument handling: no AWS call is made for help or usage errors. */
+async function cli(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    stdinIsTTY: false,
+    env: {},
+    cwd: '/nonexistent',
+    clock: new ManualClock(),
+  });
+  return { code, stdout, stderr };
+}
+
+describe('wa-registrar arguments', () => {
+  it.each([
+    [['--help'], 'Usage: wa-registrar <command>'],
+    [['status', '--help'], 'Usage: wa-registrar status <phoneNumberId>'],
+    [['enqueue', '-h'], 'Usage: wa-registrar enqueue register|deregister|set-localization'],
+    [['dlq', '--help'], 'Usage: wa-registrar dlq list|show|redrive|purge'],
+    [['dlq', 'list', '--help'], 'Usage: wa-registrar dlq list'],
+    [['dlq', 'show', '--help'], 'Usage: wa-registrar dlq show <messageId>'],
+    [['dlq', 'redrive', '--help'], 'Usage: wa-registrar dlq redrive (--id ID ... | --eligible | --all)'],
+    [['dlq', 'purge', '--help'], 'Usage: wa-registrar dlq purge --id ID'],
+  ])('%j prints help and exits 0', async (args, expected) => {
+    const run = await cli(args);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(expected);
+    expect(run.stderr).toBe('');
+  });
+
+  it.each([
+    [[], 'a command is required'],
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [['dlq'], 'dlq needs a command'],
+    [['dlq', 'peek'], 'unknown dlq command "peek"'],
+    [['status', '1', '--nope'], "status: Unknown option '--nope'"],
+    [['dlq', 'list', '--code', 'abc'], '--code must be a whole number'],
+    [['dlq', 'redrive', '--id', 'm', '--number', '1'], 'narrow --eligible and --all, not --id'],
+    [['dlq', 'redrive', '--eligible', '--force'], '--force applies only to --id'],
+    [['dlq', 'purge'], 'dlq purge needs at least one --id'],
+    [['enqueue', '--file', 'x.jsonl', '--key', 'k'], '--key applies to a single job, not to --file'],
+    [['status', '1', '--budget', 'both'], '--budget must be shared or separate'],
+  ])('%j is a usage error (exit 2)', async (args, expected) => {
+    const run = await cli(args);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(expected);
+    expect(run.stderr.startsWith('wa-registrar: ')).toBe(true);
+  });
+
+  it('says how to find the resources when none are known (exit 1)', async () => {
+    const run = await cli(['dlq', 'list']);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      'wa-registrar: no dead-letter queue is known (looked in: flags). Pass --dlq-url, or --stack NAME for a deployed stack, or start the local run (npm start), which writes .wa-registrar/local-stack.json.\n',
+    );
+  });
+});
