@@ -121,6 +121,8 @@ class JobRun {
   /** 133000: a register found an unfinished deregistration and must deregister first. */
   #repairing = false;
   #stateChecked = false;
+  /** set_localization found the number not registered: no deregister is needed. */
+  #notRegistered = false;
   #budgetUsed: number | undefined;
   #lastError: { error: GraphError; httpStatus: number } | undefined;
 
@@ -166,6 +168,12 @@ class JobRun {
       this.#stateChecked = true;
       const checked = await this.#confirmByState(operation, uncertain);
       if (checked !== 'not_done') return checked;
+    }
+    // A localization change deregisters only a number that can be registered again right after.
+    if (!this.#stateChecked && this.#job.action === 'set_localization' && operation === 'deregister') {
+      this.#stateChecked = true;
+      const checked = await this.#checkBeforeLocalizationChange();
+      if (checked !== 'proceed') return checked;
     }
 
     const verdict = this.#budgetVerdict(operation, snapshot, now);
@@ -299,6 +307,39 @@ class JobRun {
   }
 
   /**
+   * Before deregistering for a localization change: a number Meta does not know, or one whose verification
+   * has lapsed (the register after would fail with 133006 and leave it offline), is dead-lettered with nothing
+   * spent; a number not registered needs no deregister.
+   */
+  async #checkBeforeLocalizationChange(): Promise<JobOutcome | 'reread' | 'proceed'> {
+    const token = await this.#deps.secrets.accessToken();
+    if (token.kind !== 'found') {
+      return this.#deadLetter('missing_secret', this.#secretProblem('access token', token), 'Store the Graph API token in the token secret (TOKEN_SECRET_ID), then redrive the job by id.');
+    }
+    const read = await this.#deps.graph.readState(this.#job.phoneNumberId, token.value);
+    this.#graphCalls.push({ operation: 'read_state', outcome: read.kind, ...(read.kind === 'unknown' && read.code !== undefined ? { code: read.code } : {}) });
+    if (read.kind === 'unknown' && read.code === 100) {
+      return this.#deadLetter('permanent_error', `Meta does not know phone number id ${this.#job.phoneNumberId}, or the token cannot see it (error 100 on the state read); nothing was sent`, 'Check the phone number id and the token\'s WABA access, then send a corrected job.');
+    }
+    if (read.kind === 'unknown') {
+      return this.#retryTransient(backoffSeconds(this.#delivery.receiveCount), `the state read before the localization change failed (${read.why}); nothing is sent until the state is known`);
+    }
+    const verification = read.state.codeVerificationStatus;
+    if (verification !== undefined && verification !== 'VERIFIED') {
+      return this.#deadLetter(
+        'needs_verification',
+        `the number's verification is ${verification}: deregistering now would leave it offline, because the register after it would fail (133006); nothing was sent`,
+        'Verify the number again (request_code, then verify_code with the code the owner receives), then redrive the job by id.',
+      );
+    }
+    if (!goalReached('register', read.state)) {
+      this.#notRegistered = true;
+      return 'reread';
+    }
+    return 'proceed';
+  }
+
+  /**
    * Whether this request would repeat the number's last successful operation (e.g. a second register job
    * for a number already registered). Re-registering is intended only after a name change or by hand.
    */
@@ -354,7 +395,7 @@ class JobRun {
 
   #nextOperation(record: JobRecord | undefined): LimitedOperation {
     if (this.#job.action === 'deregister') return 'deregister';
-    if (this.#job.action === 'set_localization') return record?.deregisterDone ? 'register' : 'deregister';
+    if (this.#job.action === 'set_localization') return record?.deregisterDone || this.#notRegistered ? 'register' : 'deregister';
     return this.#repairing ? 'deregister' : 'register';
   }
 

@@ -2,6 +2,7 @@ import { ChangeMessageVisibilityCommand, CreateQueueCommand, DeleteMessageComman
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../../shared/clock.ts';
+import { enqueueJobs } from '../../shared/jobs/enqueue.ts';
 import { toRecord } from '../../tools/sqs-event-source.ts';
 import { expectNoSecrets } from '../support/secrets-scan.ts';
 import { createWorkerHarness, TEST_TOKEN, useWorkerHarness } from '../support/worker-harness.ts';
@@ -164,6 +165,34 @@ describe('separate budgets (ATTEMPT_BUDGET_SHARED=false)', () => {
       expect(calls.filter((call) => call.operation === 'deregister')).toHaveLength(1);
       expect((await h.takeDeadLetters()).map((envelope) => [envelope.jobKey, envelope.budget?.scope])).toEqual([['r-10', 'register']]);
       expect((await h.worker.deps.ledger.budgets(NUMBER)).map((budget) => budget.scope).sort()).toEqual(['deregister', 'register']);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('bulk enqueue', () => {
+  it('keeps each number\'s jobs in input order while sending lanes in parallel', async () => {
+    const h = await createWorkerHarness();
+    try {
+      const jobs = Array.from({ length: 60 }, (_, i) => ({ action: 'deregister' as const, phoneNumberId: String(100 + (i % 6)), idempotencyKey: `bulk-${i}` }));
+
+      const result = await enqueueJobs(h.clients.sqs, h.stack.jobQueueUrl, jobs);
+
+      expect(result.sent.map((entry) => entry.index)).toEqual(jobs.map((_, i) => i));
+      const received: string[] = [];
+      for (;;) {
+        const output = await h.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: h.stack.jobQueueUrl, MaxNumberOfMessages: 10 }));
+        if (!output.Messages?.length) break;
+        for (const message of output.Messages) {
+          received.push((JSON.parse(message.Body!) as { idempotencyKey: string }).idempotencyKey);
+          await h.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: h.stack.jobQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
+        }
+      }
+      for (let number = 0; number < 6; number++) {
+        const expected = jobs.filter((_, i) => i % 6 === number).map((job) => job.idempotencyKey);
+        expect(received.filter((key) => expected.includes(key))).toEqual(expected);
+      }
     } finally {
       await h.stop();
     }

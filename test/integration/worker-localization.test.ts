@@ -74,3 +74,41 @@ describe('set_localization (deregister, then register with the new region)', () 
     expect(envelope!.reason).toContain('needs room for the register');
   });
 });
+
+describe('set_localization checks the number before deregistering', () => {
+  const h = useWorkerHarness(NUMBER, PIN);
+
+  it('registers a number that is not registered with the region, without a deregister', async () => {
+    h.simulator.number(NUMBER)!.registered = false;
+    await h.enqueue({ action: 'set_localization', phoneNumberId: NUMBER, dataLocalizationRegion: 'CH' });
+
+    await h.source.drain();
+
+    expect(h.simulator.limitedCalls(NUMBER).map((call) => call.operation)).toEqual(['register']);
+    expect(h.simulator.number(NUMBER)).toMatchObject({ registered: true, region: 'CH' });
+  });
+
+  it('does not deregister a number whose verification lapsed: it could not register again', async () => {
+    h.simulator.addNumber(NUMBER, { pin: PIN, registered: true, codeVerificationStatus: 'EXPIRED' });
+    await h.enqueue({ action: 'set_localization', phoneNumberId: NUMBER, dataLocalizationRegion: 'CH', idempotencyKey: 'stale' });
+
+    await h.source.drain();
+
+    expect(h.simulator.limitedCalls(NUMBER)).toEqual([]);
+    expect(h.simulator.number(NUMBER)!.registered).toBe(true);
+    const [envelope] = await h.takeDeadLetters();
+    expect(envelope).toMatchObject({ category: 'needs_verification', jobKey: 'stale' });
+    expect(await h.worker.deps.ledger.history(NUMBER)).toEqual([]);
+  });
+
+  it('spends nothing on a number Meta does not know', async () => {
+    await h.enqueue({ action: 'set_localization', phoneNumberId: '999000', dataLocalizationRegion: 'CH', idempotencyKey: 'unknown-number' });
+
+    await h.source.drain();
+
+    expect(h.simulator.limitedCalls()).toEqual([]);
+    const [envelope] = await h.takeDeadLetters();
+    expect(envelope).toMatchObject({ category: 'permanent_error', jobKey: 'unknown-number' });
+    expect(envelope!.reason).toContain('does not know phone number id 999000');
+  });
+});
