@@ -10,16 +10,6 @@ import { deduplicationId } from '../queue/sqs-queue.ts';
 import { REDRIVE_GENERATION_ATTRIBUTE } from './dlq-envelope.v1.ts';
 import { validateJob, type JobV1, type JobV1Input } from './job.v1.ts';
 
-/** SendMessageBatch calls in flight at once during a bulk enqueue. */
-const ENQUEUE_CONCURRENCY = 4;
-
-/** The lane a number's jobs are sent in (a stable hash of the id). */
-function laneOf(phoneNumberId: string): number {
-  let hash = 0;
-  for (const char of phoneNumberId) hash = (hash * 31 + char.charCodeAt(0)) % 1_000_003;
-  return hash % ENQUEUE_CONCURRENCY;
-}
-
 /** A job that failed validation before anything was sent. */
 export class InvalidJobError extends Error {
   override readonly name = 'InvalidJobError';
@@ -66,9 +56,8 @@ export async function enqueueJob(sqs: SQSClient, queueUrl: string, input: JobV1I
 }
 
 /**
- * Sends many jobs in SendMessageBatch calls of 10, a few at a time; one number's jobs keep their input
- * order. All jobs are validated first; if any is invalid, nothing is sent and `InvalidJobError` lists
- * them by index. Per-entry SQS failures are reported, not thrown.
+ * Sends many jobs in SendMessageBatch calls of 10. All jobs are validated first; if any is invalid,
+ * nothing is sent and `InvalidJobError` lists them by index. Per-entry SQS failures are reported, not thrown.
  */
 export async function enqueueJobs(
   sqs: SQSClient,
@@ -89,15 +78,8 @@ export async function enqueueJobs(
   }
   const result: EnqueueResult = { sent: [], failed: [] };
   const valid = messages as Array<{ index: number; message: ReturnType<typeof toJobMessage> }>;
-  // Each number's jobs go through one lane, in input order, so FIFO order per number holds;
-  // the lanes run side by side, since bulk sends are bound by round trips, not by SQS.
-  const lanes = new Map<number, typeof valid>();
-  for (const entry of valid) {
-    const lane = laneOf(entry.message.job.phoneNumberId);
-    lanes.set(lane, [...(lanes.get(lane) ?? []), entry]);
-  }
-  let sentCount = 0;
-  const sendChunk = async (chunk: typeof valid) => {
+  for (let start = 0; start < valid.length; start += 10) {
+    const chunk = valid.slice(start, start + 10);
     const output = await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queueUrl,
@@ -112,15 +94,7 @@ export async function enqueueJobs(
       const entry = chunk[Number(failure.Id)]!;
       result.failed.push({ index: entry.index, error: `${failure.Code}: ${failure.Message ?? 'SQS refused the message'}` });
     }
-    sentCount += chunk.length;
-    options.onProgress?.(sentCount, valid.length);
-  };
-  await Promise.all(
-    [...lanes.values()].map(async (entries) => {
-      for (let start = 0; start < entries.length; start += 10) await sendChunk(entries.slice(start, start + 10));
-    }),
-  );
-  result.sent.sort((a, b) => a.index - b.index);
-  result.failed.sort((a, b) => a.index - b.index);
+    options.onProgress?.(Math.min(start + chunk.length, valid.length), valid.length);
+  }
   return result;
 }
