@@ -169,7 +169,7 @@ export function renderStatus(view: StatusView): string {
       lines.push(`  window full: the next request can go at ${formatTime(at)} (${formatRelative(at, now)})`);
     } else if (scope.nextSlotFreesAt && scope.open) {
       const at = Date.parse(scope.nextSlotFreesAt);
-      lines.push(`  next slot frees at ${formatTime(at)} (${formatRelative(at, now)})`);
+      lines.push(`  oldest request leaves the window at ${formatTime(at)} (${formatRelative(at, now)}), giving back a slot`);
     }
     if (scope.attempts.length === 0) {
       lines.push(`  no requests in the last ${view.policy.windowHours} h`);

@@ -67,7 +67,7 @@ describe('wa-registrar status (against moto)', () => {
 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('[■■■■□□□□□□] 4/10 used, 6 left');
-    expect(run.stdout).toContain('next slot frees at 2026-11-26 10:00 UTC (in 22h)');
+    expect(run.stdout).toContain('oldest request leaves the window at 2026-11-26 10:00 UTC (in 22h), giving back a slot');
     expect(run.stdout).toMatch(/2026-11-23 10:00 UTC\s+register\s+manual\s+rejected\s+133005/);
   });
 
