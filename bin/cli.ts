@@ -173,6 +173,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/** Runs the CLI in-process with no terminal and returns what it printed (the local run, tests and benchmarks). */
+export async function runCliCaptured(
+  argv: string[],
+  io: Omit<CliIo, 'stdout' | 'stderr' | 'stdinIsTTY'>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    ...io,
+    stdinIsTTY: false,
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  });
+  return { code, stdout, stderr };
+}
+
 async function dispatch(argv: string[], io: CliIo): Promise<void> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {

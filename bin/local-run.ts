@@ -29,7 +29,7 @@ import { startGraphSimulator, type GraphSimulator } from '../tools/graph-simulat
 import { provisionLocalStack, type LocalStack } from '../tools/local-stack.ts';
 import { startMotoServer, type MotoServer } from '../tools/moto-server.ts';
 import { SqsEventSource } from '../tools/sqs-event-source.ts';
-import { runCli } from './cli.ts';
+import { runCliCaptured } from './cli.ts';
 
 const REGION = 'eu-west-1';
 const DEMO_TOKEN = 'local-demo-token';
@@ -292,16 +292,7 @@ export function renderTimeline(outcomes: OutcomeLine[], header = true): string {
 
 /** Runs the CLI in-process against the local run, exactly as `npx wa-registrar` would beside it. */
 async function cliOutput(args: string[], cwd: string): Promise<string> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdinIsTTY: false,
-    env: process.env,
-    cwd,
-    clock: systemClock,
-  });
+  const { code, stdout, stderr } = await runCliCaptured(args, { env: process.env, cwd, clock: systemClock });
   if (code !== 0) throw new Error(`wa-registrar ${args.join(' ')} failed: ${stderr.trim()}`);
   return stdout;
 }

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../bin/cli.ts';
+import { runCliCaptured } from '../../bin/cli.ts';
 import { ManualClock } from '../../shared/clock.ts';
 
 /** The CLI's argument handling: no AWS call is made for help or usage errors. */
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdinIsTTY: false,
-    env: {},
-    cwd: '/nonexistent',
-    clock: new ManualClock(),
-  });
-  return { code, stdout, stderr };
+function cli(args: string[]) {
+  return runCliCaptured(args, { env: {}, cwd: '/nonexistent', clock: new ManualClock() });
 }
 
 describe('wa-registrar arguments', () => {
