@@ -138,7 +138,7 @@ export async function run(): Promise<string> {
     }
     const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
     return [
-      '## Bundle size and cold module load',
+      '### Bundle size and cold module load',
       '',
       `esbuild bundles built as the stack builds them (\`infra/definitions.ts\` BUNDLE), against a plain unshaken bundle of the same handler that imports the whole SDK client packages. ` +
         `Load time: \`await import()\` of the bundle in a fresh Node process, median of ${RUNS}. Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} × ${cpu}.`,

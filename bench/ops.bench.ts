@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runCli } from '../bin/cli.ts';
+import { runCliCaptured } from '../bin/cli.ts';
 import { createAwsClients } from '../shared/aws-clients.ts';
 import { systemClock } from '../shared/clock.ts';
 import { deduplicationId } from '../shared/queue/sqs-queue.ts';
@@ -25,18 +25,9 @@ const DEAD_LETTERS = 1_000;
 const LIST_RUNS = 3;
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdinIsTTY: false,
-    env: process.env,
-    cwd,
-    clock: systemClock,
-  });
-  if (code !== 0) throw new Error(`wa-registrar ${args.join(' ')} exited ${code}: ${stderr}`);
-  return { code, stdout, stderr };
+  const run = await runCliCaptured(args, { env: process.env, cwd, clock: systemClock });
+  if (run.code !== 0) throw new Error(`wa-registrar ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+  return run;
 }
 
 /** Runs the benchmarks and returns a Markdown section. */
