@@ -102,7 +102,7 @@ describe('wa-registrar enqueue (against moto)', () => {
     expect(['bulk-16', 'bulk-18', 'bulk-502', 'bulk-504', 'bulk-999'].every((key) => keys.has(key))).toBe(true);
     // Not a TTY: plain progress lines, ending with the total.
     expect(lenient.stderr.trim().split('\n').at(-1)).toBe('sent 997/997');
-  });
+  }, 240_000); // moto's FIFO sends slow down with queue depth; this one moves 1,000 messages
 
   it('bulk: sending the same keyed file twice queues nothing new (FIFO deduplication)', async () => {
     await writeFile(join(env.cwd, 'again.jsonl'), ['{"action":"register","phoneNumberId":"4300","idempotencyKey":"a-1"}', '', '{"action":"deregister","phoneNumberId":"4301","idempotencyKey":"a-2"}'].join('\n'));

@@ -52,7 +52,7 @@ describe('the deployed handler module', () => {
         },
       ],
     };
-    const context = { functionName: 'worker', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+    const context = { functionName: 'worker', awsRequestId: 'req-1', getRemainingTimeInMillis: () => 180_000 } as unknown as Context;
 
     const response = await handler(event, context);
 

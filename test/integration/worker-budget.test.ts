@@ -172,7 +172,7 @@ describe('separate budgets (ATTEMPT_BUDGET_SHARED=false)', () => {
 });
 
 describe('bulk enqueue', () => {
-  it('keeps each number\'s jobs in input order while sending lanes in parallel', async () => {
+  it('keeps each number\'s jobs in input order', async () => {
     const h = await createWorkerHarness();
     try {
       const jobs = Array.from({ length: 60 }, (_, i) => ({ action: 'deregister' as const, phoneNumberId: String(100 + (i % 6)), idempotencyKey: `bulk-${i}` }));
