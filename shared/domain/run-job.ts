@@ -159,6 +159,11 @@ class JobRun {
       return this.#retry(waitSeconds, 'another delivery of this job is in progress; retrying after its lease');
     }
 
+    // While Meta throttles the app, any request would be refused and still count: wait it out.
+    if (snapshot.throttledUntil !== undefined && snapshot.throttledUntil > now) {
+      return this.#retry((snapshot.throttledUntil - now) / 1000, `Meta throttles the app until ${iso(snapshot.throttledUntil)}; nothing sent until then`);
+    }
+
     const operation = this.#nextOperation(record);
 
     // A request of this job whose outcome is unknown may have taken effect: read the state before spending again.
@@ -288,6 +293,8 @@ class JobRun {
           policy.kind === 'throttled'
             ? Math.max(graphError.regainAfterSeconds ?? 0, policy.minDelaySeconds, backoffSeconds(this.#delivery.receiveCount))
             : Math.max(policy.minDelaySeconds, backoffSeconds(this.#delivery.receiveCount));
+        // A throttle holds for the whole app: every other job waits too instead of spending attempts on refusals.
+        if (policy.kind === 'throttled') await this.#deps.ledger.throttleApp(now + Math.max(graphError.regainAfterSeconds ?? 0, policy.minDelaySeconds) * 1000);
         return this.#retryTransient(delay, `Graph error ${graphError.error.code}: ${policy.hint}`);
       }
       case 'repair': {

@@ -31,6 +31,8 @@ const budgetKey = (scope: BudgetScope) => `BUDGET#${scope}`;
 const jobKeyOf = (jobKey: string) => `JOB#${jobKey}`;
 /** The number's last operation that took effect. */
 const STATE_KEY = 'STATE';
+/** The app-wide throttle Meta imposes, shared by every number. */
+const APP_THROTTLE_KEY: Record<string, AttributeValue> = { pk: { S: 'APP' }, sk: { S: 'THROTTLE' } };
 // Zero-padded time first, so a Query on the prefix returns requests oldest first.
 const attemptKey = (at: number, attemptId: string) => `ATTEMPT#${String(at).padStart(15, '0')}#${attemptId}`;
 
@@ -54,6 +56,7 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
       ...scopes.map((scope) => ({ pk, sk: S(budgetKey(scope)) })),
       { pk, sk: S(jobKeyOf(jobKey)) },
       { pk, sk: S(STATE_KEY) },
+      APP_THROTTLE_KEY,
     ];
     const items: Record<string, AttributeValue>[] = [];
     // BatchGetItem may leave keys unprocessed under load; ask again for exactly those.
@@ -69,7 +72,10 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
     for (const scope of scopes) snapshot.budgets[scope] = { scope, attemptTimes: [], version: 0 };
     for (const item of items) {
       const sk = item.sk?.S ?? '';
-      if (sk.startsWith('BUDGET#')) {
+      if (item.pk?.S === 'APP') {
+        const until = num(item, 'throttledUntil');
+        if (until !== undefined) snapshot.throttledUntil = until;
+      } else if (sk.startsWith('BUDGET#')) {
         const budget = toBudget(item);
         snapshot.budgets[budget.scope] = budget;
       } else if (sk.startsWith('JOB#')) {
@@ -297,6 +303,23 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
         ),
       }),
     );
+  }
+
+  async throttleApp(until: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#table,
+          Key: APP_THROTTLE_KEY,
+          UpdateExpression: 'SET throttledUntil = :until, expiresAt = :exp',
+          // A later throttle end already stored wins.
+          ConditionExpression: 'attribute_not_exists(throttledUntil) OR throttledUntil < :until',
+          ExpressionAttributeValues: { ':until': N(until), ':exp': N(epochSeconds(until) + 3600) },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async history(phoneNumberId: string): Promise<AttemptRecord[]> {

@@ -32,6 +32,8 @@ export interface LedgerSnapshot {
   job?: JobRecord;
   /** The last register or deregister that took effect for this number, by any job. */
   lastSuccess?: { operation: LimitedOperation; at: number };
+  /** Meta throttles the app until then (epoch ms): no job sends anything before. */
+  throttledUntil?: number;
 }
 
 /** One request as the ledger keeps it (the audit trail). */
@@ -123,6 +125,8 @@ export interface AttemptLedger {
   finishJob(request: FinishRequest): Promise<'finished' | 'lost_lease'>;
   /** Records that Meta blocked the number (133016); nothing in these scopes is sent until `until`. */
   block(request: BlockRequest): Promise<void>;
+  /** Records that Meta throttles the app (codes 4, 17, 32, 613, 80007, 80008) until `until`; keeps the later time. */
+  throttleApp(until: number): Promise<void>;
   /** The number's requests still on the ledger, oldest first. */
   history(phoneNumberId: string): Promise<AttemptRecord[]>;
   /** The number's budget counters (for status views). */

@@ -75,4 +75,12 @@ describe.each(ledgers)('%s', (_name, create) => {
       ['register', 5_000, 1],
     ]);
   });
+
+  it('keeps the later end of an app-wide throttle, for every number', async () => {
+    await ledger.throttleApp(9_000);
+    await ledger.throttleApp(5_000);
+
+    expect((await ledger.read('42', 'x', ['all'])).throttledUntil).toBe(9_000);
+    expect((await ledger.read('7', 'y', ['all'])).throttledUntil).toBe(9_000);
+  });
 });

@@ -139,6 +139,29 @@ describe('error policy against the simulator', () => {
     expect(Number(/"retryAfterSeconds": ?(\d+)/.exec(outcome!)?.[1])).toBe(27 * 60);
   });
 
+  it('holds every job while Meta throttles the app, so no attempt is spent on refusals', async () => {
+    // Prepare: one number's request is throttled for 27 minutes
+    const usage = JSON.stringify({ '1': [{ type: 'whatsapp_business_management', estimated_time_to_regain_access: 27 }] });
+    h.simulator.inject(NUMBER, { type: 'graph_error', code: 80008, headers: { 'x-business-use-case-usage': usage } });
+    h.simulator.addNumber('15550002222', { pin: PIN });
+    await h.storePin('15550002222', PIN);
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'throttled-first' });
+    await h.source.drain();
+
+    // Act: another number's job during the throttle, then after it
+    await h.enqueue({ action: 'register', phoneNumberId: '15550002222', idempotencyKey: 'during-throttle' });
+    const during = await h.source.pollOnce();
+    h.clock.advance(28 * MINUTE_MS);
+    await h.source.releaseFailed();
+    await h.source.drain();
+
+    // Assess
+    expect(during.failed).toHaveLength(1);
+    expect(h.simulator.limitedCalls('15550002222')).toHaveLength(1);
+    expect(h.simulator.number('15550002222')!.registered).toBe(true);
+    expect(h.logs.some((line) => line.includes('Meta throttles the app until'))).toBe(true);
+  });
+
   it('dead-letters a transient failure with its history once MAX_DELIVERIES is reached', async () => {
     h.simulator.inject(NUMBER, { type: 'http500' }, { type: 'http500' }, { type: 'http500' }, { type: 'http500' }, { type: 'http500' }, { type: 'http500' });
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'flaky' });

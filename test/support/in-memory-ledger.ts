@@ -21,6 +21,7 @@ export class InMemoryAttemptLedger implements AttemptLedger {
   readonly #attempts = new Map<string, AttemptRecord[]>();
   readonly #lastSuccess = new Map<string, LedgerSnapshot['lastSuccess']>();
   readonly #delayMs: number;
+  #throttledUntil: number | undefined;
 
   constructor(options: { delayMs?: number } = {}) {
     this.#delayMs = options.delayMs ?? 0;
@@ -32,7 +33,12 @@ export class InMemoryAttemptLedger implements AttemptLedger {
     for (const scope of scopes) budgets[scope] = structuredClone(this.#budgets.get(`${phoneNumberId}|${scope}`) ?? { scope, attemptTimes: [], version: 0 });
     const job = this.#jobs.get(`${phoneNumberId}|${jobKey}`);
     const lastSuccess = this.#lastSuccess.get(phoneNumberId);
-    return { budgets, ...(job ? { job: structuredClone(job) } : {}), ...(lastSuccess ? { lastSuccess } : {}) };
+    return {
+      budgets,
+      ...(job ? { job: structuredClone(job) } : {}),
+      ...(lastSuccess ? { lastSuccess } : {}),
+      ...(this.#throttledUntil !== undefined ? { throttledUntil: this.#throttledUntil } : {}),
+    };
   }
 
   async reserve(request: ReserveRequest): Promise<'reserved' | 'conflict'> {
@@ -122,6 +128,11 @@ export class InMemoryAttemptLedger implements AttemptLedger {
       const current = this.#budgets.get(key) ?? { scope, attemptTimes: [], version: 0 };
       this.#budgets.set(key, { ...current, blockedUntil: request.until, version: current.version + 1 });
     }
+  }
+
+  async throttleApp(until: number): Promise<void> {
+    await this.#delay();
+    this.#throttledUntil = Math.max(this.#throttledUntil ?? 0, until);
   }
 
   async history(phoneNumberId: string): Promise<AttemptRecord[]> {
