@@ -189,6 +189,15 @@ export function readDeadLetter(message: Message): DeadLetter {
   const sentAt = Number(message.Attributes?.SentTimestamp ?? 0);
   const groupId = message.Attributes?.MessageGroupId;
   const body = message.Body ?? '';
+  const unreadable = (problem: string): DeadLetter => ({
+    messageId,
+    receiptHandle,
+    category: 'unreadable',
+    deadLetteredAt: sentAt,
+    redriveGeneration: 0,
+    ...(groupId && groupId !== 'invalid-jobs' ? { phoneNumberId: groupId } : {}),
+    problem,
+  });
   let raw: unknown;
   try {
     raw = JSON.parse(body);
@@ -198,17 +207,11 @@ export function readDeadLetter(message: Message): DeadLetter {
   if (typeof raw === 'object' && raw !== null && (raw as { kind?: unknown }).kind === 'wa-registrar.dead-letter') {
     const parsed = deadLetterEnvelopeV1Schema.safeParse(raw);
     if (!parsed.success) {
-      return {
-        messageId,
-        receiptHandle,
-        category: 'unreadable',
-        deadLetteredAt: sentAt,
-        redriveGeneration: 0,
-        ...(groupId && groupId !== 'invalid-jobs' ? { phoneNumberId: groupId } : {}),
-        problem: `a dead-letter envelope that does not match schema v1: ${parsed.error.issues
+      return unreadable(
+        `a dead-letter envelope that does not match schema v1: ${parsed.error.issues
           .map((issue) => `${issue.path.join('.') || 'envelope'}: ${issue.message}`)
           .join('; ')}`,
-      };
+      );
     }
     const envelope = parsed.data;
     const phoneNumberId = envelope.phoneNumberId ?? envelope.job?.phoneNumberId;
@@ -246,15 +249,7 @@ export function readDeadLetter(message: Message): DeadLetter {
       redriveGeneration: Number.isFinite(generation) ? generation : 0,
     };
   }
-  return {
-    messageId,
-    receiptHandle,
-    category: 'unreadable',
-    deadLetteredAt: sentAt,
-    redriveGeneration: 0,
-    ...(groupId && groupId !== 'invalid-jobs' ? { phoneNumberId: groupId } : {}),
-    problem: `neither a dead-letter envelope nor a job: ${asJob.error}`,
-  };
+  return unreadable(`neither a dead-letter envelope nor a job: ${asJob.error}`);
 }
 
 /** Filters shared by `dlq list` and `dlq redrive`. Each given filter must match. */

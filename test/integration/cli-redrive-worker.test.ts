@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../bin/cli.ts';
+import { runCliCaptured } from '../../bin/cli.ts';
 import { HOUR_MS } from '../../shared/clock.ts';
 import { REDRIVE_GENERATION_ATTRIBUTE } from '../../shared/jobs/dlq-envelope.v1.ts';
 import { deleteDeadLetter, type DeadLetter } from '../../shared/ops/dead-letters.ts';
@@ -21,18 +21,12 @@ describe('redrive through the real worker (against moto and the Graph simulator)
     const cwd = await mkdtemp(join(tmpdir(), 'wa-redrive-worker-'));
     await mkdir(join(cwd, '.wa-registrar'));
     await writeFile(join(cwd, '.wa-registrar', 'local-stack.json'), JSON.stringify(harness.stack));
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(args, {
-      stdout: { write: (text: string) => (stdout += text) },
-      stderr: { write: (text: string) => (stderr += text) },
-      stdinIsTTY: false,
+    return runCliCaptured(args, {
       env: { ...process.env, ATTEMPT_LIMIT: '1' },
       cwd,
       clock: harness.clock,
       ...(deleteHook ? { redriveDelete: deleteHook } : {}),
     });
-    return { code, stdout, stderr };
   }
 
   it('a rate-limited job goes back once its window reopens, runs once, and a late duplicate of it is ignored', async () => {
