@@ -45,12 +45,19 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Reads and validates the worker's environment. */
-export function loadConfig(env: Record<string, string | undefined>): WorkerConfig {
-  // Empty strings count as unset, so `FOO=` falls back to the default or fails as missing.
+/**
+ * Parses an environment with a zod schema. Empty strings count as unset, so `FOO=` falls back to the
+ * default or fails as missing. The error names every bad variable and never prints a value.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.output<S> {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = workerConfigSchema.safeParse(cleaned);
+  const parsed = schema.safeParse(cleaned);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+/** Reads and validates the worker's environment. */
+export function loadConfig(env: Record<string, string | undefined>): WorkerConfig {
+  return parseEnv(workerConfigSchema, env);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseEnv } from '../../shared/config.ts';
 
 /**
  * The scheduled redrive's environment, parsed once at module load. The error names each bad variable
@@ -15,9 +16,5 @@ export type ScheduledRedriveConfig = z.output<typeof scheduledRedriveConfigSchem
 
 /** Reads and validates the environment; throws naming every bad variable. */
 export function loadScheduledRedriveConfig(env: Record<string, string | undefined>): ScheduledRedriveConfig {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = scheduledRedriveConfigSchema.safeParse(cleaned);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
-  throw new Error(`invalid configuration: ${problems.join('; ')}`);
+  return parseEnv(scheduledRedriveConfigSchema, env);
 }

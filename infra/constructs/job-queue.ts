@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { alarmWhenAbove } from './alarm.ts';
 import { ManagedPolicy, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -68,23 +69,16 @@ export class JobQueue extends Construct {
       ],
     });
 
-    this.deadLetterAlarm = new Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: 'wa-registrar: jobs are waiting in the dead-letter queue. Inspect them with the ops CLI (dlq list), fix the cause, then redrive.',
+    this.deadLetterAlarm = alarmWhenAbove(this, 'DeadLetterAlarm', {
+      description: 'wa-registrar: jobs are waiting in the dead-letter queue. Inspect them with the ops CLI (dlq list), fix the cause, then redrive.',
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
     const oldestJobAlarmAge = props.oldestJobAlarmAge ?? Duration.hours(30);
-    this.oldestJobAlarm = new Alarm(this, 'OldestJobAlarm', {
-      alarmDescription: `wa-registrar: a job has waited more than ${oldestJobAlarmAge.toHumanString()} in the job queue. Check the worker's errors and logs.`,
+    this.oldestJobAlarm = alarmWhenAbove(this, 'OldestJobAlarm', {
+      description: `wa-registrar: a job has waited more than ${oldestJobAlarmAge.toHumanString()} in the job queue. Check the worker's errors and logs.`,
       metric: this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
       threshold: oldestJobAlarmAge.toSeconds(),
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
   }
 

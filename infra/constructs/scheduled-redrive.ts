@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { alarmWhenAbove } from './alarm.ts';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
@@ -37,13 +38,9 @@ export class ScheduledRedrive extends Construct {
       schedule: Schedule.rate(props.rate ?? Duration.minutes(15)),
       targets: [new LambdaFunction(this.fn.function, { retryAttempts: 2, maxEventAge: Duration.minutes(10) })],
     });
-    this.errorsAlarm = new Alarm(this, 'ErrorsAlarm', {
-      alarmDescription: 'wa-registrar: the scheduled redrive failed. Dead letters are not being retried; see its log group.',
+    this.errorsAlarm = alarmWhenAbove(this, 'ErrorsAlarm', {
+      description: 'wa-registrar: the scheduled redrive failed. Dead letters are not being retried; see its log group.',
       metric: this.fn.function.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
   }
 }

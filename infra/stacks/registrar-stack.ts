@@ -1,5 +1,5 @@
 import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { alarmWhenAbove } from '../constructs/alarm.ts';
 import type { Construct } from 'constructs';
 import type { RegistrarConfig } from '../config.ts';
 import { AttemptLedger } from '../constructs/attempt-ledger.ts';
@@ -61,21 +61,13 @@ export class RegistrarStack extends Stack {
 
     this.alarms = new AlarmTopic(this, 'Alarms', { email: config.alarmEmail });
     const workerFn = this.worker.function;
-    const workerErrors = new Alarm(this, 'WorkerErrorsAlarm', {
-      alarmDescription: 'wa-registrar: the worker failed whole invocations (not single jobs). See its log group.',
+    const workerErrors = alarmWhenAbove(this, 'WorkerErrorsAlarm', {
+      description: 'wa-registrar: the worker failed whole invocations (not single jobs). See its log group.',
       metric: workerFn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    const workerThrottles = new Alarm(this, 'WorkerThrottlesAlarm', {
-      alarmDescription: 'wa-registrar: the worker was throttled; the account or region is out of Lambda concurrency.',
+    const workerThrottles = alarmWhenAbove(this, 'WorkerThrottlesAlarm', {
+      description: 'wa-registrar: the worker was throttled; the account or region is out of Lambda concurrency.',
       metric: workerFn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     this.alarms.route(
       this.jobs.deadLetterAlarm,
