@@ -27,16 +27,50 @@ export const workerConfigSchema = z.object({
   ATTEMPT_LIMIT: positiveInt(1, 10).default(10),
   ATTEMPT_WINDOW_HOURS: positiveInt(1, 24 * 14).default(72),
   ATTEMPT_BUDGET_SHARED: booleanFromEnv.default(true),
+  /** Added to the window in every budget check, eligibleAt and status: a slot frees this much later than the bare window says. */
+  WINDOW_MARGIN_MINUTES: positiveInt(0, 24 * 60).default(15),
+  /** Requests with an unknown or transient outcome one job may make before it is dead-lettered (Meta: 1-2 more tries). */
+  TRANSIENT_ATTEMPTS_PER_JOB: positiveInt(1, 10).default(3),
+  /** How long a PIN lockout (133008/133009) holds when Meta's details give no readable time. */
+  PIN_LOCK_HOURS: positiveInt(1, 24 * 14).default(24),
+  /** The Lambda's timeout (the stack sets it): a request is started only with room to finish it. */
+  WORKER_TIMEOUT_SECONDS: positiveInt(10, 900).default(180),
+  /** The job queue's maxReceiveCount (the stack sets it): MAX_DELIVERIES must stay below it. */
+  JOB_QUEUE_MAX_RECEIVES: positiveInt(2, 1000).default(10),
   /** Block length after a 133016; Meta documents 72 h. */
   BLOCK_HOURS: positiveInt(1, 24 * 14).default(72),
   SECRET_CACHE_SECONDS: positiveInt(0, 3600).default(300),
-  /** Transient failures retried this many deliveries before the job is dead-lettered with its history. */
+  /** Deliveries whose state read failed before the job is dead-lettered (nothing is sent on an unknown state). */
   MAX_DELIVERIES: positiveInt(1, 50).default(6),
   /** How long a worker owns a job it started; a crashed worker's job is taken over after this. */
   JOB_LEASE_SECONDS: positiveInt(30, 43_200).default(900),
   /** How long a finished job's idempotency record is kept. */
   JOB_RECORD_DAYS: positiveInt(1, 365).default(14),
 });
+
+/** Each AWS SDK call may take this long (request timeout) this many times (maxAttempts): see aws-clients.ts. */
+export const AWS_CALL_WORST_MS = 5_000 * 3;
+/** AWS calls around one request: the reservation, then reading and writing the answer (with one conflict). */
+const AWS_CALLS_PER_REQUEST = 5;
+
+/**
+ * The longest one request can hold a job: its reservation, the Graph call at its timeout, and recording the answer.
+ * The worker starts a request only with this much time left, and a lease must outlast it.
+ */
+export function worstCaseRequestMs(config: Pick<WorkerConfig, 'GRAPH_TIMEOUT_MS'>): number {
+  return config.GRAPH_TIMEOUT_MS + AWS_CALLS_PER_REQUEST * AWS_CALL_WORST_MS;
+}
+
+/** Settings that are valid alone but not together. Each message names the variables. */
+function crossCheck(config: WorkerConfig): string[] {
+  const problems: string[] = [];
+  const worst = worstCaseRequestMs(config);
+  if (config.BLOCK_HOURS < config.ATTEMPT_WINDOW_HOURS) problems.push('BLOCK_HOURS must be at least ATTEMPT_WINDOW_HOURS (a 133016 blocks for the whole window)');
+  if (config.JOB_LEASE_SECONDS * 1000 <= worst) problems.push(`JOB_LEASE_SECONDS must exceed the worst-case request (${Math.ceil(worst / 1000)} s with GRAPH_TIMEOUT_MS)`);
+  if (config.WORKER_TIMEOUT_SECONDS * 1000 <= worst) problems.push(`WORKER_TIMEOUT_SECONDS must exceed the worst-case request (${Math.ceil(worst / 1000)} s with GRAPH_TIMEOUT_MS)`);
+  if (config.MAX_DELIVERIES >= config.JOB_QUEUE_MAX_RECEIVES) problems.push('MAX_DELIVERIES must be below JOB_QUEUE_MAX_RECEIVES, so the worker dead-letters before SQS moves a job without its envelope');
+  return problems;
+}
 
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
 
@@ -59,5 +93,8 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, str
 
 /** Reads and validates the worker's environment. */
 export function loadConfig(env: Record<string, string | undefined>): WorkerConfig {
-  return parseEnv(workerConfigSchema, env);
+  const config = parseEnv(workerConfigSchema, env);
+  const problems = crossCheck(config);
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  return config;
 }

@@ -30,15 +30,19 @@ export function logJobOutcome(logger: Pick<Logger, 'info' | 'warn'>, outcome: Jo
     outcome: outcome.status,
     ...(outcome.status === 'dead_lettered' ? { category: outcome.category } : {}),
     ...(outcome.status === 'retry' ? { retryAfterSeconds: outcome.retryAfterSeconds } : {}),
-    ...(outcome.code !== undefined ? { code: outcome.code } : {}),
-    ...(outcome.fbtraceId ? { fbtrace_id: outcome.fbtraceId } : {}),
-    ...(outcome.budgetUsed !== undefined ? { attempt: `${outcome.budgetUsed} of ${attemptLimit}` } : {}),
+    ...(outcome.status === 'wait' ? { waitUntil: new Date(outcome.until).toISOString() } : {}),
+    ...(lastCode(outcome) !== undefined ? { code: lastCode(outcome) } : {}),
+    ...(lastTrace(outcome) ? { fbtrace_id: lastTrace(outcome) } : {}),
+    ...(outcome.status === 'dead_lettered' && outcome.envelope.budget ? { budget: `${outcome.envelope.budget.used} of ${attemptLimit}` } : {}),
     graphCalls: outcome.graphCalls,
     detail: outcome.detail,
   };
-  if (outcome.status === 'completed' || outcome.status === 'duplicate') logger.info('job outcome', line);
+  if (outcome.status === 'completed' || outcome.status === 'duplicate' || outcome.status === 'wait') logger.info('job outcome', line);
   else logger.warn('job outcome', line);
 }
+
+const lastCode = (outcome: JobOutcome) => outcome.graphCalls.findLast((call) => call.code !== undefined)?.code;
+const lastTrace = (outcome: JobOutcome) => outcome.graphCalls.findLast((call) => call.fbtraceId)?.fbtraceId;
 
 /** Adds a batch's outcomes and Graph latencies to the metrics (published by the caller at the end of the invocation). */
 export function recordJobMetrics(metrics: Metrics, outcomes: JobOutcome[]): void {

@@ -1,9 +1,9 @@
-import { HOUR_MS } from '../clock.ts';
+import { HOUR_MS, MINUTE_MS } from '../clock.ts';
 
 /** The two Graph calls Meta limits to N per number in a moving window. */
 export type LimitedOperation = 'register' | 'deregister';
 
-/** A counter in the ledger: `all` when register and deregister share one budget, else one per operation. */
+/** A counter: `all` when register and deregister share one budget, else one per operation. */
 export type BudgetScope = 'all' | LimitedOperation;
 
 /** How the attempt budget is configured. */
@@ -11,20 +11,41 @@ export interface BudgetPolicy {
   /** Requests allowed per number per window (Meta: 10). */
   limit: number;
   windowMs: number;
+  /**
+   * Added to the window everywhere: a request is counted for window + margin after the time we took for it,
+   * so clock skew and the time between our reservation and Meta's receipt never make a slot look free early.
+   */
+  marginMs: number;
   /** One budget for register and deregister together: the reading that can never earn a 133016. */
   shared: boolean;
   /** How long a number is blocked after a 133016 (Meta: 72 h). */
   blockMs: number;
 }
 
-/** One counter as stored: the request times still in the window, any block, and a version for optimistic locking. */
-export interface BudgetState {
-  scope: BudgetScope;
-  /** Epoch ms of every request in this scope; may include expired ones until the next write prunes them. */
-  attemptTimes: number[];
-  blockedUntil?: number;
-  /** 0 when the item does not exist yet. */
-  version: number;
+/**
+ * One request as the number's budget keeps it. Every request is kept with its operation, whatever the
+ * mode, so switching ATTEMPT_BUDGET_SHARED never forgets the window. `any` marks requests from the
+ * ledger's first layout, whose operation is unknown: they count against both operations.
+ */
+export interface SpentSlot {
+  at: number;
+  operation: LimitedOperation | 'any';
+}
+
+/** A slot promised to a saga (the register after its deregister): it counts as spent until used or `until`. */
+export interface ReservedSlot {
+  jobKey: string;
+  operation: LimitedOperation;
+  at: number;
+  until: number;
+}
+
+/** What the budget check reads from the number's ledger item. */
+export interface NumberBudget {
+  spent: SpentSlot[];
+  reserved: ReservedSlot[];
+  /** After a 133016: no request of this operation until then. */
+  blockedUntil: Partial<Record<LimitedOperation, number>>;
 }
 
 export type BudgetVerdict =
@@ -40,42 +61,84 @@ export function scopeFor(operation: LimitedOperation, policy: Pick<BudgetPolicy,
 export function budgetPolicyFromConfig(config: {
   ATTEMPT_LIMIT: number;
   ATTEMPT_WINDOW_HOURS: number;
+  WINDOW_MARGIN_MINUTES: number;
   ATTEMPT_BUDGET_SHARED: boolean;
   BLOCK_HOURS: number;
 }): BudgetPolicy {
   return {
     limit: config.ATTEMPT_LIMIT,
     windowMs: config.ATTEMPT_WINDOW_HOURS * HOUR_MS,
+    marginMs: config.WINDOW_MARGIN_MINUTES * MINUTE_MS,
     shared: config.ATTEMPT_BUDGET_SHARED,
     blockMs: config.BLOCK_HOURS * HOUR_MS,
   };
 }
 
-/** Request times that still count at `now`. Never relies on TTL having deleted anything. */
-export function timesInWindow(state: BudgetState, now: number, policy: BudgetPolicy): number[] {
-  const cutoff = now - policy.windowMs;
-  return state.attemptTimes.filter((at) => at > cutoff).sort((a, b) => a - b);
+/** How long a request keeps its slot: the window plus the margin. */
+export function slotLifetimeMs(policy: Pick<BudgetPolicy, 'windowMs' | 'marginMs'>): number {
+  return policy.windowMs + policy.marginMs;
+}
+
+function countsFor(slotOperation: LimitedOperation | 'any', operation: LimitedOperation, policy: BudgetPolicy): boolean {
+  return policy.shared || slotOperation === 'any' || slotOperation === operation;
 }
 
 /**
- * Whether `needed` more requests fit in this counter now, and if not, from when they will.
- * `needed` is 2 when a deregister must be followed by a register from the same counter.
+ * The times that occupy `operation`'s counter at `now`, oldest first: requests still in window + margin,
+ * and live reservations of other jobs (a job's own reservation is what it is about to use).
  */
-export function evaluateBudget(state: BudgetState, now: number, policy: BudgetPolicy, needed = 1): BudgetVerdict {
-  const inWindow = timesInWindow(state, now, policy);
-  const used = inWindow.length;
-  if (state.blockedUntil !== undefined && state.blockedUntil > now) {
-    return { allowed: false, why: 'blocked', until: state.blockedUntil, used };
-  }
-  const free = policy.limit - used;
-  if (free >= needed) return { allowed: true, used, remaining: free };
-  // Slots free up as the oldest requests leave the window; `needed - free` of them must leave.
-  const mustExpire = needed - free;
-  const freedBy = inWindow[mustExpire - 1] ?? now;
-  return { allowed: false, why: 'window_full', until: freedBy + policy.windowMs, used };
+export function occupiedTimes(budget: NumberBudget, operation: LimitedOperation, now: number, policy: BudgetPolicy, ownJobKey?: string): number[] {
+  const cutoff = now - slotLifetimeMs(policy);
+  const spent = budget.spent.filter((slot) => slot.at > cutoff && countsFor(slot.operation, operation, policy)).map((slot) => slot.at);
+  const reserved = budget.reserved
+    .filter((slot) => slot.until > now && slot.jobKey !== ownJobKey && countsFor(slot.operation, operation, policy))
+    // A reserved slot is spent no earlier than now; counting it from `now` is the safe reading.
+    .map(() => now);
+  return [...spent, ...reserved].sort((a, b) => a - b);
 }
 
-/** The stored times after one more request at `now`, with expired ones pruned so the item stays small. */
-export function appendAttempt(state: BudgetState, now: number, policy: BudgetPolicy): number[] {
-  return [...timesInWindow(state, now, policy), now];
+/**
+ * Whether these requests fit now, and if not, from when they will. A saga asks for its deregister and the
+ * register after it together, so it never deregisters without room to register again.
+ */
+export function evaluateBudget(
+  budget: NumberBudget,
+  needs: LimitedOperation[],
+  now: number,
+  policy: BudgetPolicy,
+  ownJobKey?: string,
+): BudgetVerdict {
+  const blockedUntil = Math.max(0, ...needs.map((operation) => blockedUntilFor(budget, operation, policy)));
+  let used = 0;
+  let until = now;
+  // Group the needs per counter: in shared mode both requests come out of one counter.
+  const perCounter = new Map<BudgetScope, number>();
+  for (const operation of needs) perCounter.set(scopeFor(operation, policy), (perCounter.get(scopeFor(operation, policy)) ?? 0) + 1);
+  let allowed = true;
+  for (const [scope, needed] of perCounter) {
+    const operation: LimitedOperation = scope === 'all' ? needs[0]! : scope;
+    const occupied = occupiedTimes(budget, operation, now, policy, ownJobKey);
+    used = Math.max(used, occupied.length);
+    const free = policy.limit - occupied.length;
+    if (free >= needed) continue;
+    allowed = false;
+    // Slots free up as the oldest requests leave the window; `needed - free` of them must leave.
+    const freedBy = occupied[needed - free - 1] ?? now;
+    until = Math.max(until, freedBy + slotLifetimeMs(policy));
+  }
+  if (blockedUntil > now) return { allowed: false, why: 'blocked', until: Math.max(blockedUntil, allowed ? 0 : until), used };
+  if (!allowed) return { allowed: false, why: 'window_full', until, used };
+  return { allowed: true, used, remaining: policy.limit - used };
+}
+
+/** In shared mode a 133016 on either operation blocks both. */
+export function blockedUntilFor(budget: NumberBudget, operation: LimitedOperation, policy: Pick<BudgetPolicy, 'shared'>): number {
+  if (policy.shared) return Math.max(0, budget.blockedUntil.register ?? 0, budget.blockedUntil.deregister ?? 0);
+  return budget.blockedUntil[operation] ?? 0;
+}
+
+/** The spent slots still worth storing at `now` (older ones can never count again). */
+export function pruneSpent(spent: SpentSlot[], now: number, policy: BudgetPolicy): SpentSlot[] {
+  const cutoff = now - slotLifetimeMs(policy);
+  return spent.filter((slot) => slot.at > cutoff);
 }

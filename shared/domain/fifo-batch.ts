@@ -5,20 +5,25 @@ export interface FifoRecord {
   groupId: string;
 }
 
+/** Which records to report as failed, and which of them were never processed (behind a failed record). */
+export interface FifoBatchResult<R> {
+  failedIds: string[];
+  skipped: R[];
+}
+
 /**
  * Processes a FIFO batch: different groups in parallel, one group's records in order.
  * After a record fails, the later records of its group are failed unprocessed, so SQS redelivers
  * them in order behind it (a later job for a number must never overtake an earlier one).
- * Returns the message ids to report as batch item failures.
  */
 export async function processFifoBatch<R extends FifoRecord>(
   records: R[],
   processRecord: (record: R) => Promise<'done' | 'failed'>,
-): Promise<string[]> {
+): Promise<FifoBatchResult<R>> {
   const groups = new Map<string, R[]>();
   for (const record of records) groups.set(record.groupId, [...(groups.get(record.groupId) ?? []), record]);
-  const failedPerGroup = await Promise.all(
-    [...groups.values()].map(async (group) => {
+  const perGroup = await Promise.all(
+    [...groups.values()].map(async (group): Promise<FifoBatchResult<R>> => {
       for (const [index, record] of group.entries()) {
         let result: 'done' | 'failed';
         try {
@@ -27,10 +32,10 @@ export async function processFifoBatch<R extends FifoRecord>(
           // processRecord reports its own errors; a throw here still must not lose the record.
           result = 'failed';
         }
-        if (result === 'failed') return group.slice(index).map((failed) => failed.messageId);
+        if (result === 'failed') return { failedIds: group.slice(index).map((failed) => failed.messageId), skipped: group.slice(index + 1) };
       }
-      return [];
+      return { failedIds: [], skipped: [] };
     }),
   );
-  return failedPerGroup.flat();
+  return { failedIds: perGroup.flatMap((group) => group.failedIds), skipped: perGroup.flatMap((group) => group.skipped) };
 }

@@ -1,3 +1,4 @@
+import { parseWaitFromDetails } from './details-wait.ts';
 import type { GraphCallResult, GraphClient, GraphError, NumberState, RegisterRequest, StateReadResult } from './port.ts';
 
 export interface HttpGraphClientOptions {
@@ -6,18 +7,36 @@ export interface HttpGraphClientOptions {
   /** e.g. v25.0 */
   version: string;
   timeoutMs: number;
+  /** Time source (ms), to turn a lockout's timestamp into a delay; defaults to the system clock. */
+  now?: () => number;
 }
 
-const STATE_FIELDS = 'status,platform_type,code_verification_status,name_status';
+/** The pre-flight fields (reference §1): enough to decide whether, and with which PIN, to register. */
+const STATE_FIELDS = [
+  'status',
+  'platform_type',
+  'code_verification_status',
+  'name_status',
+  'new_name_status',
+  'new_display_name',
+  'verified_name',
+  'is_pin_enabled',
+  'display_phone_number',
+].join(',');
+
+/** Codes whose `details` say how long PIN checks are paused. */
+const PIN_LOCKOUT_CODES: ReadonlySet<number> = new Set([133008, 133009]);
 
 /** Graph API over HTTPS with `fetch`: one request per call, a hard timeout, and no retries of its own. */
 export class HttpGraphClient implements GraphClient {
   readonly #options: HttpGraphClientOptions;
   readonly #root: string;
+  readonly #now: () => number;
 
   constructor(options: HttpGraphClientOptions) {
     this.#options = options;
     this.#root = `${options.baseUrl.replace(/\/+$/, '')}/${options.version}`;
+    this.#now = options.now ?? (() => Date.now());
   }
 
   register(request: RegisterRequest, token: string): Promise<GraphCallResult> {
@@ -30,7 +49,17 @@ export class HttpGraphClient implements GraphClient {
     return this.#post(`/${phoneNumberId}/deregister`, undefined, [token]);
   }
 
+  /** Never rejects: any failure (connect, timeout, a body cut off mid-read, odd JSON) is an `unknown` state. */
   async readState(phoneNumberId: string, token: string): Promise<StateReadResult> {
+    try {
+      return await this.#readState(phoneNumberId, token);
+    } catch (error) {
+      // A backstop: #readState handles the failures it knows; nothing may turn a read into a rejection.
+      return { kind: 'unknown', why: `state read failed: ${errorName(error)}` };
+    }
+  }
+
+  async #readState(phoneNumberId: string, token: string): Promise<StateReadResult> {
     let response: Response;
     try {
       response = await fetch(`${this.#root}/${phoneNumberId}?fields=${STATE_FIELDS}`, {
@@ -40,25 +69,26 @@ export class HttpGraphClient implements GraphClient {
     } catch (error) {
       return { kind: 'unknown', why: isTimeout(error) ? 'state read timed out' : 'state read failed to connect' };
     }
-    const payload = await readJson(response);
-    if (response.ok && payload !== undefined && typeof payload === 'object' && payload !== null && !('error' in payload)) {
-      const fields = payload as Record<string, unknown>;
-      const text = (name: string) => (typeof fields[name] === 'string' ? { [name]: fields[name] } : {});
-      const state: NumberState = {
-        ...renamed(text('status'), 'status', 'status'),
-        ...renamed(text('platform_type'), 'platform_type', 'platformType'),
-        ...renamed(text('code_verification_status'), 'code_verification_status', 'codeVerificationStatus'),
-        ...renamed(text('name_status'), 'name_status', 'nameStatus'),
-      };
-      return { kind: 'known', state };
-    }
-    const error = toGraphError(payload, [token]);
-    return {
+    const httpStatus = response.status;
+    const regainAfterSeconds = regainSeconds(response.headers);
+    const unknown = (why: string, error?: GraphError): StateReadResult => ({
       kind: 'unknown',
-      why: `state read answered HTTP ${response.status}`,
+      why,
+      httpStatus,
       ...(error ? { code: error.code } : {}),
       ...(error?.fbtraceId ? { fbtraceId: error.fbtraceId } : {}),
-    };
+      ...(regainAfterSeconds === undefined ? {} : { regainAfterSeconds }),
+    });
+    let payload: unknown;
+    try {
+      payload = await readJson(response);
+    } catch (error) {
+      return unknown(isTimeout(error) ? `state read timed out reading the HTTP ${httpStatus} body` : `state read lost the HTTP ${httpStatus} body`);
+    }
+    if (response.ok && isPlainObject(payload) && !('error' in payload)) return { kind: 'known', state: toNumberState(payload) };
+    const error = toGraphError(payload, [token], this.#now());
+    if (response.ok && !error) return unknown(`state read answered HTTP ${httpStatus} without a readable state`);
+    return unknown(`state read answered HTTP ${httpStatus}`, error);
   }
 
   async #post(path: string, body: Record<string, string> | undefined, secrets: string[]): Promise<GraphCallResult> {
@@ -89,7 +119,7 @@ export class HttpGraphClient implements GraphClient {
     if (response.ok && (success === true || success === 'true')) {
       return { kind: 'success', httpStatus: response.status, durationMs };
     }
-    const error = toGraphError(payload, secrets);
+    const error = toGraphError(payload, secrets, this.#now());
     if (error) {
       const regainAfterSeconds = regainSeconds(response.headers);
       return {
@@ -109,8 +139,42 @@ export class HttpGraphClient implements GraphClient {
   }
 }
 
-function renamed(entry: Record<string, unknown>, from: string, to: string): Record<string, string> {
-  return from in entry ? { [to]: String(entry[from]) } : {};
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Graph's snake_case fields → NumberState. A field absent or of an unexpected type stays absent. */
+function toNumberState(fields: Record<string, unknown>): NumberState {
+  const state: NumberState = {};
+  const text = (name: string): string | undefined => (typeof fields[name] === 'string' ? fields[name] : undefined);
+  const status = text('status');
+  if (status !== undefined) state.status = status;
+  const platformType = text('platform_type');
+  if (platformType !== undefined) state.platformType = platformType;
+  const codeVerificationStatus = text('code_verification_status');
+  if (codeVerificationStatus !== undefined) state.codeVerificationStatus = codeVerificationStatus;
+  const nameStatus = text('name_status');
+  if (nameStatus !== undefined) state.nameStatus = nameStatus;
+  const newNameStatus = text('new_name_status');
+  if (newNameStatus !== undefined) state.newNameStatus = newNameStatus;
+  const displayPhoneNumber = text('display_phone_number');
+  if (displayPhoneNumber !== undefined) state.displayPhoneNumber = displayPhoneNumber;
+  // Graph sends booleans, but some fields have been seen as "true"/"false" strings.
+  const pinEnabled = fields.is_pin_enabled;
+  if (typeof pinEnabled === 'boolean') state.isPinEnabled = pinEnabled;
+  else if (pinEnabled === 'true' || pinEnabled === 'false') state.isPinEnabled = pinEnabled === 'true';
+  return state;
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/** A Graph code as a number: a JSON number, or a string of digits (`"133005"`). Anything else is no code. */
+function toCode(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value === 'string' && /^\s*-?\d{1,15}\s*$/.test(value)) return Number(value.trim());
+  return undefined;
 }
 
 function isTimeout(error: unknown): boolean {
@@ -127,22 +191,30 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
-/** Meta's error object; `error_data` may be an object or a string. Known secrets are scrubbed from text. */
-function toGraphError(payload: unknown, secrets: string[]): GraphError | undefined {
-  const raw = (payload as { error?: Record<string, unknown> } | undefined)?.error;
-  if (!raw || typeof raw !== 'object' || typeof raw.code !== 'number') return undefined;
+/**
+ * Meta's error object; `error_data` may be an object or a string, and codes may arrive as digit strings.
+ * Known secrets are scrubbed from text. `now` (ms) anchors a lockout's wait when `details` gives a timestamp.
+ */
+function toGraphError(payload: unknown, secrets: string[], now: number): GraphError | undefined {
+  const raw = isPlainObject(payload) ? payload.error : undefined;
+  if (!isPlainObject(raw)) return undefined;
+  const code = toCode(raw.code);
+  if (code === undefined) return undefined;
   const scrub = (value: unknown) => (typeof value === 'string' ? redact(value, secrets) : undefined);
   const errorData = raw.error_data;
-  const details =
-    typeof errorData === 'string'
-      ? scrub(errorData)
-      : scrub((errorData as { details?: unknown } | undefined)?.details);
-  const error: GraphError = { code: raw.code };
-  if (typeof raw.error_subcode === 'number') error.subcode = raw.error_subcode;
+  const rawDetails = typeof errorData === 'string' ? errorData : isPlainObject(errorData) ? errorData.details : undefined;
+  const details = scrub(rawDetails);
+  const error: GraphError = { code };
+  const subcode = toCode(raw.error_subcode);
+  if (subcode !== undefined) error.subcode = subcode;
   const message = scrub(raw.message);
   if (message !== undefined) error.message = message;
   if (details !== undefined) error.details = details;
   if (typeof raw.fbtrace_id === 'string') error.fbtraceId = raw.fbtrace_id;
+  if (PIN_LOCKOUT_CODES.has(code) && typeof rawDetails === 'string') {
+    const retryAfterSeconds = parseWaitFromDetails(rawDetails, now);
+    if (retryAfterSeconds !== undefined) error.retryAfterSeconds = retryAfterSeconds;
+  }
   return error;
 }
 

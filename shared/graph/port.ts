@@ -8,6 +8,11 @@ export interface GraphError {
   message?: string;
   details?: string;
   fbtraceId?: string;
+  /**
+   * For PIN lockouts (133008, 133009) only: seconds until Meta accepts PINs again, read from `error_data.details`
+   * (see `parseWaitFromDetails`). Absent when the text says nothing understandable; the caller then uses its default.
+   */
+  retryAfterSeconds?: number;
 }
 
 /** The result of one register or deregister request. The client never throws for a Graph or network failure. */
@@ -29,18 +34,35 @@ export type GraphCallResult =
       durationMs: number;
     };
 
-/** A number's registration state, from `GET /{id}?fields=...`. Unknown values are passed through. */
+/**
+ * A number's registration state, from `GET /{id}?fields=...`. Unknown values are passed through; a field Meta
+ * did not send stays absent (it is never defaulted, so "not sent" cannot pass for "false" or "NONE").
+ */
 export interface NumberState {
   status?: string;
   platformType?: string;
   codeVerificationStatus?: string;
   nameStatus?: string;
+  newNameStatus?: string;
+  /** Whether two-step verification is on: when true, register must send the current PIN. */
+  isPinEnabled?: boolean;
+  displayPhoneNumber?: string;
 }
 
-/** A state read has three outcomes: known, or unknown (never to be read as "not registered"). */
+/** A state read has two outcomes: known, or unknown (never to be read as "not registered"). */
 export type StateReadResult =
   | { kind: 'known'; state: NumberState }
-  | { kind: 'unknown'; why: string; code?: number; fbtraceId?: string };
+  | {
+      kind: 'unknown';
+      why: string;
+      /** Meta's error code, when the answer was a Graph error (e.g. 190, or a throttle code). */
+      code?: number;
+      fbtraceId?: string;
+      /** When an answer arrived at all. */
+      httpStatus?: number;
+      /** From the usage headers, when Meta says how long until throttling ends. */
+      regainAfterSeconds?: number;
+    };
 
 export interface RegisterRequest {
   phoneNumberId: string;

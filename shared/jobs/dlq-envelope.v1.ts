@@ -13,9 +13,19 @@ export const DEAD_LETTER_CATEGORIES = [
   'needs_verification',
   /** No PIN or token in Secrets Manager, or one that is malformed. Store it, then redrive by id. */
   'missing_secret',
-  /** A transient failure outlasted MAX_DELIVERIES. The history says what was tried. */
+  /** Transient failures used up the job's transient budget (TRANSIENT_ATTEMPTS_PER_JOB), or state reads kept failing. */
   'retries_exhausted',
+  /** 133005: Meta refused the stored PIN. The number is held until a new PIN version is stored (or `hold clear`). */
+  'pin_rejected',
+  /** 133008/133009: Meta stopped checking PINs for this number until `eligibleAt`; then a new PIN version (or `hold clear`). */
+  'pin_locked',
+  /** 190/0: Meta refused the token. Every job waits until a new token version is stored. */
+  'token_rejected',
 ] as const;
+
+/** Why a number (or, for the token, the whole app) is held. */
+export const HOLD_CAUSES = ['pin_rejected', 'pin_locked', 'needs_verification'] as const;
+export type HoldCause = (typeof HOLD_CAUSES)[number];
 
 export type DeadLetterCategory = (typeof DEAD_LETTER_CATEGORIES)[number];
 
@@ -69,6 +79,19 @@ export const deadLetterEnvelopeV1Schema = z.object({
       httpStatus: z.number().int().optional(),
     })
     .optional(),
+  /**
+   * The hold or gate this job met or set: its cause, since when, and the secret version it was set under.
+   * The scheduled redrive sends the job back once the hold is lifted (new secret version, or `hold clear`).
+   */
+  hold: z
+    .object({
+      cause: z.enum([...HOLD_CAUSES, 'token_rejected']),
+      since: isoTime,
+      until: isoTime.optional(),
+      secretVersion: z.string().optional(),
+      code: z.number().int().optional(),
+    })
+    .optional(),
   /** Meta blocks the number for this action until then (after 133016). */
   blockedUntil: isoTime.optional(),
   /** The earliest time a redrive can succeed (window reopens, block ends). Absent when only a person can fix it. */
@@ -88,3 +111,6 @@ export type DeadLetterEnvelopeV1 = z.infer<typeof deadLetterEnvelopeV1Schema>;
 
 /** SQS message attribute carrying the redrive generation on a job re-sent by the CLI or scheduled redrive. */
 export const REDRIVE_GENERATION_ATTRIBUTE = 'waRegistrarRedriveGeneration';
+
+/** SQS message attribute on a carried job: epoch ms before which the worker only hides it again. */
+export const NOT_BEFORE_ATTRIBUTE = 'waRegistrarNotBefore';

@@ -1,4 +1,5 @@
-import type { BudgetScope, BudgetState, LimitedOperation } from '../domain/budget.ts';
+import type { LimitedOperation, NumberBudget } from '../domain/budget.ts';
+import type { DeadLetterCategory, HoldCause } from '../jobs/dlq-envelope.v1.ts';
 import type { JobReason } from '../jobs/job.v1.ts';
 
 /**
@@ -10,30 +11,99 @@ import type { JobReason } from '../jobs/job.v1.ts';
  */
 export type AttemptOutcome = 'pending' | 'success' | 'rejected' | 'unknown';
 
-/** The job's idempotency record: what this job has done so far, so redeliveries neither repeat nor skip a step. */
+/**
+ * A hold on a number: nothing that needs what the cause names is sent until it is lifted. PIN holds remember
+ * the PIN secret version they were set under: a new version lifts them.
+ */
+export interface NumberHold {
+  cause: HoldCause;
+  since: number;
+  /** Meta's code that set it, if any. */
+  code?: number;
+  /** PIN holds: the PIN secret version Meta refused. */
+  pinVersion?: string;
+  /** pin_locked: Meta checks no PIN before then, whatever the version. */
+  until?: number;
+  detail: string;
+}
+
+/** The number's item: its attempt budget, its hold, and what last took effect. One version guards it all. */
+export interface NumberRecord extends NumberBudget {
+  phoneNumberId: string;
+  /** Optimistic-lock version; 0 when the item does not exist yet. */
+  version: number;
+  hold?: NumberHold;
+  /** The last register or deregister that took effect, by any job. */
+  lastSuccess?: { operation: LimitedOperation; at: number };
+  /** The PIN secret version of the last register sent: a worker holding an older cached PIN reads it again. */
+  lastPinVersion?: string;
+}
+
+/** App-wide gates: Meta's throttle and a rejected token stop every job. */
+export interface AppGates {
+  version: number;
+  throttledUntil?: number;
+  /** After 190/0: closed until the token secret has a version other than this one. */
+  tokenGate?: { tokenVersion: string; since: number; code: number };
+}
+
+/** Where a job is in its steps. Persisted, so a redelivery resumes instead of repeating. */
+export interface JobProgress {
+  /** The saga's deregister (set_localization, or a 133000 repair) took effect. */
+  deregisterDone?: boolean;
+  /** set_localization found the number not registered: no deregister needed. */
+  noDeregisterNeeded?: boolean;
+  /** 133000 answered: the job deregisters, then continues. At most once per job. */
+  repairTried?: boolean;
+  repairPending?: boolean;
+}
+
+/** The hold or gate a dead letter names (a token gate too), as the envelope shows it. */
+export interface DecisionHold {
+  cause: HoldCause | 'token_rejected';
+  since: number;
+  until?: number;
+  /** The PIN or token secret version that was refused: a new version lifts the hold. */
+  secretVersion?: string;
+  code?: number;
+}
+
+/** A terminal decision written with the outcome that caused it: a redelivery sends the envelope and calls nobody. */
+export interface JobDecision {
+  category: DeadLetterCategory;
+  reason: string;
+  hint: string;
+  eligibleAt?: number;
+  blockedUntil?: number;
+  hold?: DecisionHold;
+  graphError?: { code?: number; subcode?: number; message?: string; details?: string; fbtraceId?: string; httpStatus?: number };
+}
+
+/** The job's idempotency record. */
 export interface JobRecord {
   jobKey: string;
-  /** Optimistic-lock version; every write bumps it. */
+  /** Optimistic-lock version; 0 when the item does not exist yet. */
   version: number;
   status: 'in_progress' | 'completed' | 'dead_lettered';
-  /** Redrive generation this record belongs to; a redrive with a higher generation may run the job again. */
+  /** Redrive generation this record belongs to; only a higher generation may run the job again. */
   generation: number;
-  /** The SQS message id of the delivery that holds the job; a redelivery of the same message may take over. */
+  /** Hash of the job's content: the same key with other content is a different job. */
+  jobHash?: string;
+  /** The delivery that holds the job (`messageId#receiveCount`) and until when. */
   leaseOwner?: string;
   leaseUntil?: number;
-  /** set_localization: the deregister step took effect, so a redelivery resumes at the register. */
-  deregisterDone: boolean;
-  lastAttempt?: { attemptId: string; at: number; operation: LimitedOperation; outcome: AttemptOutcome };
+  progress: JobProgress;
+  /** Requests of this job whose outcome was unknown or transient (a reserved request counts until answered). */
+  uncertain: number;
+  lastAttempt?: { attemptId: string; at: number; operation: LimitedOperation; outcome: AttemptOutcome; code?: number };
+  decision?: JobDecision;
 }
 
 /** Everything the worker needs to decide, read in one round trip. */
 export interface LedgerSnapshot {
-  budgets: Partial<Record<BudgetScope, BudgetState>>;
+  number: NumberRecord;
   job?: JobRecord;
-  /** The last register or deregister that took effect for this number, by any job. */
-  lastSuccess?: { operation: LimitedOperation; at: number };
-  /** Meta throttles the app until then (epoch ms): no job sends anything before. */
-  throttledUntil?: number;
+  app: AppGates;
 }
 
 /** One request as the ledger keeps it (the audit trail). */
@@ -41,11 +111,13 @@ export interface AttemptRecord {
   attemptId: string;
   phoneNumberId: string;
   operation: LimitedOperation;
-  scope: BudgetScope;
   at: number;
   reason: JobReason;
   jobKey: string;
   outcome: AttemptOutcome;
+  /** Secret versions used: never values. */
+  pinVersion?: string;
+  tokenVersion?: string;
   httpStatus?: number;
   code?: number;
   subcode?: number;
@@ -53,82 +125,53 @@ export interface AttemptRecord {
   durationMs?: number;
 }
 
-export interface ReserveRequest {
+/**
+ * One atomic write: each item is stored whole, on the condition that its version is still the one read
+ * (the new item carries version + 1). Items left out are neither written nor checked, except `check`.
+ */
+export interface LedgerChanges {
   phoneNumberId: string;
-  operation: LimitedOperation;
-  reason: JobReason;
-  jobKey: string;
-  generation: number;
-  leaseOwner: string;
-  leaseUntil: number;
-  now: number;
-  attemptId: string;
-  /** The counter to spend from, with the version read: the write fails if anyone wrote since. */
-  spend: BudgetState;
-  /** Other counters whose read must still hold (the register counter when a deregister needs one after it). */
-  alsoUnchanged: BudgetState[];
-  /** The expected job record (absent if none was read); the write fails if it changed. */
-  expectedJob?: JobRecord;
-  /** Times to store in the spent counter (already pruned, with this request appended). */
-  newAttemptTimes: number[];
-  /** When the ledger items may be deleted by TTL. */
-  attemptExpiresAt: number;
-  budgetExpiresAt: number;
-  jobExpiresAt: number;
-}
-
-export interface OutcomeUpdate {
-  phoneNumberId: string;
-  jobKey: string;
-  attempt: Pick<AttemptRecord, 'attemptId' | 'at' | 'operation'>;
-  outcome: AttemptOutcome;
-  httpStatus?: number;
-  code?: number;
-  subcode?: number;
-  fbtraceId?: string;
-  durationMs: number;
-  /** set_localization: mark the deregister step as done in the same write. */
-  deregisterDone?: boolean;
-  /** The request finished the job: mark it completed in the same write (saves a round trip). */
-  completesJob?: { expiresAt: number };
-}
-
-export interface FinishRequest {
-  phoneNumberId: string;
-  jobKey: string;
-  status: 'completed' | 'dead_lettered';
-  generation: number;
-  /** Only the delivery holding the job may finish it; absent when the job never needed a lease. */
-  leaseOwner: string;
-  now: number;
-  expiresAt: number;
-  deregisterDone?: boolean;
-}
-
-export interface BlockRequest {
-  phoneNumberId: string;
-  scopes: BudgetScope[];
-  until: number;
-  now: number;
+  number?: NumberRecord;
+  job?: JobRecord;
+  app?: AppGates;
+  /** Versions that must still hold without a write (the app gates, when a request is reserved). */
+  checkApp?: number;
+  /** A new request (`create`, must not exist) or its outcome (`update`, must exist: TTL may have removed it). */
+  attempt?: { create: AttemptRecord } | { update: AttemptRecord };
+  /** When the items may be deleted by TTL (epoch ms). */
+  expiresAt: { number: number; job: number; attempt: number };
 }
 
 /**
- * The atomic attempt ledger: one per-number budget per scope, one record per request, one record per job.
- * Every method is a single round trip; `reserve` is the only way to spend an attempt.
+ * The atomic attempt ledger: per number one item (budget, hold, last success), one item per job, one per request,
+ * and one app item (gates). `commit` is the only write the worker uses.
  */
 export interface AttemptLedger {
-  read(phoneNumberId: string, jobKey: string, scopes: BudgetScope[]): Promise<LedgerSnapshot>;
-  /** Claims one request slot. `conflict` means something changed since `read`: read again and re-decide. */
-  reserve(request: ReserveRequest): Promise<'reserved' | 'conflict'>;
-  recordOutcome(update: OutcomeUpdate): Promise<void>;
-  /** `lost_lease` means another delivery took the job over meanwhile; its record stands. */
-  finishJob(request: FinishRequest): Promise<'finished' | 'lost_lease'>;
-  /** Records that Meta blocked the number (133016); nothing in these scopes is sent until `until`. */
-  block(request: BlockRequest): Promise<void>;
-  /** Records that Meta throttles the app (codes 4, 17, 32, 613, 80007, 80008) until `until`; keeps the later time. */
-  throttleApp(until: number): Promise<void>;
+  read(phoneNumberId: string, jobKey: string): Promise<LedgerSnapshot>;
+  /**
+   * Writes all changes or none. `conflict` means an item changed since it was read: read again and re-decide.
+   * `token` makes a retried commit idempotent (DynamoDB's ClientRequestToken).
+   */
+  commit(changes: LedgerChanges, token: string): Promise<'committed' | 'conflict'>;
   /** The number's requests still on the ledger, oldest first. */
   history(phoneNumberId: string): Promise<AttemptRecord[]>;
-  /** The number's budget counters (for status views). */
-  budgets(phoneNumberId: string): Promise<BudgetState[]>;
+  /** The number's item (status views, hold clear). */
+  number(phoneNumberId: string): Promise<NumberRecord>;
+  appGates(): Promise<AppGates>;
+}
+
+/** A number hold as a dead letter names it. */
+export function decisionHold(hold: NumberHold): DecisionHold {
+  return {
+    cause: hold.cause,
+    since: hold.since,
+    ...(hold.until !== undefined ? { until: hold.until } : {}),
+    ...(hold.pinVersion !== undefined ? { secretVersion: hold.pinVersion } : {}),
+    ...(hold.code !== undefined ? { code: hold.code } : {}),
+  };
+}
+
+/** An empty number item, as read when none exists. */
+export function emptyNumber(phoneNumberId: string): NumberRecord {
+  return { phoneNumberId, version: 0, spent: [], reserved: [], blockedUntil: {} };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { DeadLetterEnvelopeV1 } from '../jobs/dlq-envelope.v1.ts';
-import type { DeadLetterSink, RetryScheduler } from './port.ts';
+import { NOT_BEFORE_ATTRIBUTE, REDRIVE_GENERATION_ATTRIBUTE, type DeadLetterEnvelopeV1 } from '../jobs/dlq-envelope.v1.ts';
+import type { CarriedJob, DeadLetterSink, JobQueue } from './port.ts';
 
 /** SQS's ceiling on a message's visibility timeout. */
 export const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
@@ -27,14 +27,14 @@ export class SqsDeadLetterSink implements DeadLetterSink {
         MessageBody: JSON.stringify(envelope),
         // Invalid jobs may have no usable number; they share one group, which keeps them in arrival order.
         MessageGroupId: envelope.phoneNumberId ?? 'invalid-jobs',
-        MessageDeduplicationId: deduplicationId('dlq', envelope.jobKey, envelope.redriveGeneration),
+        MessageDeduplicationId: deduplicationId('dlq', envelope.jobKey, envelope.redriveGeneration, envelope.category),
       }),
     );
   }
 }
 
-/** Sets a failed job's retry delay on the job queue. */
-export class SqsRetryScheduler implements RetryScheduler {
+/** The job queue, as the batch layer controls it: retry delays and carried waits. */
+export class SqsJobQueue implements JobQueue {
   readonly #client: SQSClient;
   readonly #queueUrl: string;
   constructor(client: SQSClient, queueUrl: string) {
@@ -51,4 +51,24 @@ export class SqsRetryScheduler implements RetryScheduler {
       }),
     );
   }
+
+  async carry(job: CarriedJob): Promise<void> {
+    await this.#client.send(
+      new SendMessageCommand({
+        QueueUrl: this.#queueUrl,
+        MessageBody: job.body,
+        MessageGroupId: job.groupId,
+        MessageDeduplicationId: deduplicationId('carry', job.jobKey, job.generation, job.carryId),
+        MessageAttributes: carriedAttributes(job),
+      }),
+    );
+  }
+}
+
+/** The message attributes of a carried job, shared with the in-memory queue of the fault suite. */
+export function carriedAttributes(job: Pick<CarriedJob, 'generation' | 'notBefore'>): Record<string, { DataType: 'Number'; StringValue: string }> {
+  return {
+    [NOT_BEFORE_ATTRIBUTE]: { DataType: 'Number', StringValue: String(job.notBefore) },
+    ...(job.generation > 0 ? { [REDRIVE_GENERATION_ATTRIBUTE]: { DataType: 'Number', StringValue: String(job.generation) } } : {}),
+  };
 }

@@ -1,4 +1,5 @@
-import type { SecretLookup } from './port.ts';
+/** A secret's value as parsed, before the store adds its version. */
+export type ParsedSecret = { kind: 'found'; value: string } | { kind: 'malformed'; problem: string };
 
 const PIN_PATTERN = /^\d{6}$/;
 
@@ -6,7 +7,7 @@ const PIN_PATTERN = /^\d{6}$/;
  * Reads a PIN secret: a plain 6-digit string, or JSON `{"pin": "012345"}`.
  * The plain form is checked first: `JSON.parse("012345")` would be the number 12345 and lose the zero.
  */
-export function parsePinSecret(raw: string): SecretLookup {
+export function parsePinSecret(raw: string): ParsedSecret {
   const text = raw.trim();
   if (PIN_PATTERN.test(text)) return { kind: 'found', value: text };
   if (text.startsWith('{')) {
@@ -27,7 +28,7 @@ export function parsePinSecret(raw: string): SecretLookup {
 }
 
 /** Reads the token secret: the token itself, or JSON with `accessToken`, `access_token` or `token`. */
-export function parseTokenSecret(raw: string): SecretLookup {
+export function parseTokenSecret(raw: string): ParsedSecret {
   const text = raw.trim();
   if (text === '') return { kind: 'malformed', problem: 'the token secret is empty' };
   if (!text.startsWith('{')) {

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Clock } from '../clock.ts';
-import type { SecretLookup, SecretStore } from './port.ts';
-import { parsePinSecret, parseTokenSecret } from './secret-values.ts';
+import type { SecretLookup, SecretReadOptions, SecretStore } from './port.ts';
+import { parsePinSecret, parseTokenSecret, type ParsedSecret } from './secret-values.ts';
 
 export interface SecretsManagerStoreOptions {
   tokenSecretId: string;
@@ -18,8 +18,8 @@ interface CacheEntry {
 
 /**
  * Secrets Manager adapter with a per-container cache. Concurrent reads of one secret share a single
- * request, so a batch reads each secret once. Only found values are cached: a PIN stored after a
- * `missing` verdict is seen by the next job.
+ * request, so a batch reads each secret once. Only found values are cached (a PIN stored after a `missing`
+ * verdict is seen by the next job), values Meta refused are evicted, and a `fresh` read skips the cache.
  */
 export class SecretsManagerStore implements SecretStore {
   readonly #client: SecretsManagerClient;
@@ -31,37 +31,46 @@ export class SecretsManagerStore implements SecretStore {
     this.#options = options;
   }
 
-  accessToken(): Promise<SecretLookup> {
-    return this.#read(this.#options.tokenSecretId, parseTokenSecret);
+  accessToken(options: SecretReadOptions = {}): Promise<SecretLookup> {
+    return this.#read(this.#options.tokenSecretId, parseTokenSecret, options);
   }
 
-  pin(phoneNumberId: string): Promise<SecretLookup> {
-    return this.#read(`${this.#options.pinSecretPrefix}${phoneNumberId}`, parsePinSecret);
+  pin(phoneNumberId: string, options: SecretReadOptions = {}): Promise<SecretLookup> {
+    return this.#read(this.#pinSecretId(phoneNumberId), parsePinSecret, options);
   }
 
-  #read(secretId: string, parse: (raw: string) => SecretLookup): Promise<SecretLookup> {
+  evict(target: { token?: boolean; pinOf?: string }): void {
+    if (target.token) this.#cache.delete(this.#options.tokenSecretId);
+    if (target.pinOf !== undefined) this.#cache.delete(this.#pinSecretId(target.pinOf));
+  }
+
+  #pinSecretId(phoneNumberId: string): string {
+    return `${this.#options.pinSecretPrefix}${phoneNumberId}`;
+  }
+
+  async #read(secretId: string, parse: (raw: string) => ParsedSecret, options: SecretReadOptions): Promise<SecretLookup> {
     const now = this.#options.clock.now();
     const cached = this.#cache.get(secretId);
-    if (cached && cached.expiresAt > now) return cached.value;
+    if (!options.fresh && cached && cached.expiresAt > now) {
+      const lookup = await cached.value;
+      return lookup.kind === 'found' ? { ...lookup, fresh: false } : lookup;
+    }
     const value = this.#fetch(secretId, parse);
     this.#cache.set(secretId, { expiresAt: now + this.#options.maxAgeMs, value });
     // Forget anything but a usable value once it settles, and forget failures at once.
-    value.then(
-      (lookup) => {
-        if (lookup.kind !== 'found' && this.#cache.get(secretId)?.value === value) this.#cache.delete(secretId);
-      },
-      () => {
-        if (this.#cache.get(secretId)?.value === value) this.#cache.delete(secretId);
-      },
-    );
+    const forget = () => {
+      if (this.#cache.get(secretId)?.value === value) this.#cache.delete(secretId);
+    };
+    value.then((lookup) => lookup.kind !== 'found' && forget(), forget);
     return value;
   }
 
-  async #fetch(secretId: string, parse: (raw: string) => SecretLookup): Promise<SecretLookup> {
+  async #fetch(secretId: string, parse: (raw: string) => ParsedSecret): Promise<SecretLookup> {
     try {
       const output = await this.#client.send(new GetSecretValueCommand({ SecretId: secretId }));
       if (output.SecretString === undefined) return { kind: 'malformed', problem: 'the secret has no string value' };
-      return parse(output.SecretString);
+      const parsed = parse(output.SecretString);
+      return parsed.kind === 'found' ? { ...parsed, version: output.VersionId ?? 'unversioned', fresh: true } : parsed;
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return { kind: 'missing' };
       throw error;

@@ -6,20 +6,21 @@ const rec = (messageId: string, groupId: string) => ({ messageId, groupId });
 describe('processFifoBatch', () => {
   it('fails the rest of a group after a failure, without processing it, and leaves other groups alone', async () => {
     const seen: string[] = [];
-    const failed = await processFifoBatch([rec('a1', 'a'), rec('b1', 'b'), rec('a2', 'a'), rec('a3', 'a'), rec('b2', 'b')], async (record) => {
+    const { failedIds, skipped } = await processFifoBatch([rec('a1', 'a'), rec('b1', 'b'), rec('a2', 'a'), rec('a3', 'a'), rec('b2', 'b')], async (record) => {
       seen.push(record.messageId);
       return record.messageId === 'a2' ? 'failed' : 'done';
     });
-    expect(new Set(failed)).toEqual(new Set(['a2', 'a3']));
+    expect(new Set(failedIds)).toEqual(new Set(['a2', 'a3']));
+    expect(skipped.map((record) => record.messageId)).toEqual(['a3']);
     expect(seen).not.toContain('a3');
     expect(seen).toContain('b2');
   });
 
   it('treats a throw as a failure', async () => {
-    const failed = await processFifoBatch([rec('x', 'g'), rec('y', 'g')], async () => {
+    const { failedIds } = await processFifoBatch([rec('x', 'g'), rec('y', 'g')], async () => {
       throw new Error('boom');
     });
-    expect(new Set(failed)).toEqual(new Set(['x', 'y']));
+    expect(new Set(failedIds)).toEqual(new Set(['x', 'y']));
   });
 
   it('runs different groups concurrently and one group in order', async () => {

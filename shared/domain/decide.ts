@@ -1,0 +1,247 @@
+import { decisionHold, type JobDecision, type JobRecord, type LedgerChanges, type NumberRecord } from '../ledger/port.ts';
+import { evaluateBudget, pruneSpent, type LimitedOperation } from './budget.ts';
+import {
+  REREGISTER_REASONS,
+  baseJob,
+  changesOf,
+  decisionFor,
+  goalReached,
+  isConnected,
+  iso,
+  leaseOwnerOf,
+  type DecideInput,
+} from './job-context.ts';
+import { readFailed } from './read-failures.ts';
+import { deadLetter, finished, releaseReservation, type Step } from './steps.ts';
+
+export type { Step } from './steps.ts';
+
+/**
+ * Decides the next step of a job delivery from data alone: the ledger snapshot, the job, the secrets' versions,
+ * this delivery's latest state read and the time. Every rule that protects an attempt lives here or in `settle`.
+ */
+export function decide(input: DecideInput, attemptId: string): Step {
+  const { job, snapshot, now, secrets } = input;
+  const record = snapshot.job;
+  const generation = input.delivery.redriveGeneration;
+
+  if (record?.jobHash !== undefined && record.jobHash !== input.jobHash) {
+    const detail = `Key "${input.jobKey}" first ran as a different job; this one (${job.action} ${job.phoneNumberId}) was not run.`;
+    return { kind: 'dead_letter', decision: decisionFor('key_conflict', detail), finish: false };
+  }
+  if (record && record.generation > generation) {
+    return { kind: 'duplicate', detail: `a newer redrive (generation ${record.generation}) owns this job; nothing sent` };
+  }
+  if (record && record.generation === generation && record.status !== 'in_progress') {
+    return { kind: 'duplicate', detail: `job already ${record.status.replace('_', '-')}; nothing sent` };
+  }
+  if (record && record.generation === generation && record.decision) {
+    return { kind: 'dead_letter', decision: record.decision, finish: true };
+  }
+  if (record?.leaseOwner !== undefined && !mayTakeOver(record, input)) {
+    return { kind: 'wait', until: record.leaseUntil!, detail: 'another delivery of this job is mid-request; waiting for it' };
+  }
+
+  const app = snapshot.app;
+  if (app.throttledUntil !== undefined && app.throttledUntil > now) return waitForThrottle(input, app.throttledUntil);
+  const token = secrets.token;
+  if (token.kind !== 'found') return deadLetter(input, decisionFor('missing_token', secretProblem('token', token)));
+  let liftTokenGate = false;
+  if (app.tokenGate) {
+    if (app.tokenGate.tokenVersion === token.version) {
+      if (!token.fresh) return { kind: 'refresh_secrets', token: true };
+      const hold = { cause: 'token_rejected' as const, since: app.tokenGate.since, code: app.tokenGate.code, secretVersion: token.version };
+      return deadLetter(input, decisionFor('token_held', `Refused with ${app.tokenGate.code} at ${iso(app.tokenGate.since)}; nothing sent.`, { hold }));
+    }
+    liftTokenGate = true;
+  }
+
+  const current = baseJob(input);
+  const operation = nextOperation(input, current);
+  const registers = job.action !== 'deregister';
+  const pin = secrets.pin;
+  if (registers && pin?.kind !== 'found') return deadLetter(input, decisionFor('missing_pin', secretProblem(`PIN for ${job.phoneNumberId}`, pin ?? { kind: 'missing' })));
+
+  let number: NumberRecord = snapshot.number;
+  if (registers && pin?.kind === 'found') {
+    const held = checkPinHold(input, number, pin);
+    if (held.step) return held.step;
+    number = held.number;
+  }
+
+  // An earlier request of this job may have taken effect: read before spending again.
+  const last = current.lastAttempt;
+  if (last && (last.outcome === 'pending' || last.outcome === 'unknown')) {
+    if (!input.read) return { kind: 'read_state', why: `an earlier ${last.operation} has an unknown outcome` };
+    if (input.read.kind !== 'state') return readFailed(input, input.read);
+    const reached = goalReached(last.operation, input.read.state);
+    if (reached === undefined) return readFailed(input, undefined);
+    if (reached) return confirmUncertain(input, current, number, last.operation);
+  }
+
+  if (registers && number.hold?.cause === 'needs_verification') {
+    if (!input.read) return { kind: 'read_state', why: 'the number is held for verification' };
+    if (input.read.kind === 'state' && input.read.state.codeVerificationStatus === 'VERIFIED') {
+      const { hold: _lifted, ...rest } = number;
+      number = rest;
+    }
+  }
+
+  if (operation === 'register' || (operation === 'deregister' && isSagaDeregister(input, current))) {
+    const preflight = preFlight(input, current, number, operation);
+    if (preflight) return preflight;
+  } else if (operation === 'deregister' && snapshot.number.lastSuccess?.operation === 'deregister' && !current.progress.repairPending) {
+    // A deregister after a deregister: confirm by reading instead of spending.
+    if (!input.read) return { kind: 'read_state', why: 'the number may already be deregistered' };
+    if (input.read.kind !== 'state') return readFailed(input, input.read);
+    if (goalReached('deregister', input.read.state) === true) {
+      return completeWithoutRequest(input, current, number, `number already deregistered (state ${input.read.state.status}); nothing sent`);
+    }
+  }
+
+  if (current.uncertain >= input.policy.transientAttempts) {
+    return deadLetter(input, decisionFor('transient_budget_spent', `${current.uncertain} request(s) with an unknown or transient outcome; nothing more sent.`));
+  }
+  const needs: LimitedOperation[] = operation === 'deregister' && isSagaDeregister(input, current) ? ['deregister', 'register'] : [operation];
+  const verdict = evaluateBudget(number, needs, now, input.policy.budget, input.jobKey);
+  if (!verdict.allowed) {
+    const blocked = verdict.why === 'blocked';
+    const detail = blocked
+      ? `Blocked until ${iso(verdict.until)}; nothing sent.`
+      : `${verdict.used} of ${input.policy.budget.limit} slots taken; ${needs.join(' + ')} needed; nothing sent.`;
+    return deadLetter(input, decisionFor(blocked ? 'number_blocked' : 'budget_full', detail, { eligibleAt: verdict.until, ...(blocked ? { blockedUntil: verdict.until } : {}) }));
+  }
+  return reserve(input, current, number, operation, needs, attemptId, liftTokenGate);
+}
+
+/** Which request comes next, from the job's persisted progress. */
+export function nextOperation(input: Pick<DecideInput, 'job'>, job: JobRecord): LimitedOperation {
+  const { progress } = job;
+  if (input.job.action === 'deregister') return 'deregister';
+  if (progress.repairPending) return 'deregister';
+  if (input.job.action === 'register') return 'register';
+  return progress.deregisterDone || progress.noDeregisterNeeded ? 'register' : 'deregister';
+}
+
+/** A deregister that a register must follow: set_localization's, or a register's 133000 repair. */
+export function isSagaDeregister(input: Pick<DecideInput, 'job'>, _job?: JobRecord): boolean {
+  return input.job.action !== 'deregister';
+}
+
+function mayTakeOver(record: JobRecord, input: DecideInput): boolean {
+  const me = leaseOwnerOf(input.delivery);
+  if (record.leaseOwner === me || (record.leaseUntil ?? 0) <= input.now) return true;
+  if (record.generation < input.delivery.redriveGeneration) return true;
+  const [messageId, count] = (record.leaseOwner ?? '').split('#');
+  return messageId === input.delivery.messageId && Number(count) < input.delivery.receiveCount;
+}
+
+function waitForThrottle(input: DecideInput, until: number): Step {
+  if (until - input.now <= input.policy.maxWaitMs) return { kind: 'wait', until, detail: `Meta throttles the app until ${iso(until)}; nothing sent until then` };
+  return deadLetter(input, decisionFor('throttle_too_long', `Throttled until ${iso(until)}.`, { eligibleAt: until }));
+}
+
+/** PIN holds: the cached PIN is re-read when a hold names its version; a new version lifts the hold. */
+function checkPinHold(input: DecideInput, number: NumberRecord, pin: { version: string; fresh: boolean }): { step?: Step; number: NumberRecord } {
+  const hold = number.hold;
+  if (hold?.cause === 'pin_locked' && (hold.until ?? 0) > input.now) {
+    return { step: deadLetter(input, decisionFor('pin_locked_held', `Locked until ${iso(hold.until!)}; nothing sent.`, { eligibleAt: hold.until!, hold: decisionHold(hold) })), number };
+  }
+  const staleCache = number.lastPinVersion !== undefined && number.lastPinVersion !== pin.version;
+  const pinHold = hold?.cause === 'pin_rejected' || hold?.cause === 'pin_locked';
+  if (!pin.fresh && (staleCache || (pinHold && hold.pinVersion === pin.version))) return { step: { kind: 'refresh_secrets', pin: true }, number };
+  if (!pinHold) return { number };
+  if (hold.pinVersion === pin.version) {
+    const key = hold.cause === 'pin_locked' ? 'pin_locked_held' : 'pin_held';
+    return { step: deadLetter(input, decisionFor(key, `Held since ${iso(hold.since)} (${hold.detail}); nothing sent.`, { hold: decisionHold(hold) })), number };
+  }
+  const { hold: _lifted, ...rest } = number;
+  return { number: rest };
+}
+
+/** Before a register (and before a saga's deregister): the state must say the register can succeed. */
+function preFlight(input: DecideInput, current: JobRecord, number: NumberRecord, operation: LimitedOperation): Step | undefined {
+  const read = input.read;
+  if (!read) return { kind: 'read_state', why: `pre-flight before the ${operation}` };
+  if (read.kind !== 'state') return readFailed(input, read);
+  const state = read.state;
+  const connected = isConnected(state);
+  if (connected === undefined || state.codeVerificationStatus === undefined) return readFailed(input, undefined);
+  if (state.codeVerificationStatus !== 'VERIFIED') {
+    const hold = { cause: 'needs_verification' as const, since: input.now, detail: `verification ${state.codeVerificationStatus}` };
+    const decision = decisionFor('not_verified', `Verification is ${state.codeVerificationStatus}; nothing sent.`, { hold: decisionHold(hold) });
+    const job = { ...baseJob(input), decision };
+    const held = number.hold?.cause === 'needs_verification' ? number : { ...number, hold };
+    return { kind: 'dead_letter', decision, finish: true, changes: changesOf(input, { number: held, job }) };
+  }
+  if (['NONE', 'EXPIRED'].includes((state.nameStatus ?? '').toUpperCase())) {
+    return deadLetter(input, decisionFor('name_not_approved', `Name status ${state.nameStatus}; nothing sent.`));
+  }
+  const { job } = input;
+  if (operation === 'deregister') {
+    // set_localization on a number that is not registered: nothing to deregister, go straight to the register.
+    if (connected || current.progress.repairPending) return undefined;
+    const next = { ...current, progress: { ...current.progress, noDeregisterNeeded: true } };
+    return { kind: 'write', changes: changesOf(input, { job: next, number }), then: 'continue', detail: 'not registered: no deregister needed' };
+  }
+  if (!connected) return undefined;
+  if (job.action === 'set_localization') return deadLetter(input, decisionFor('registered_meanwhile', 'Nothing sent.'));
+  if (job.dataLocalizationRegion !== undefined) return deadLetter(input, decisionFor('region_on_registered', `Region ${job.dataLocalizationRegion}; nothing sent.`));
+  if (REREGISTER_REASONS.has(job.reason) && !current.progress.deregisterDone) return undefined;
+  return completeWithoutRequest(input, current, number, `number already registered on Cloud API (state ${state.status}); nothing sent`);
+}
+
+/** The earlier request took effect after all: record it, and go on or finish. */
+function confirmUncertain(input: DecideInput, current: JobRecord, number: NumberRecord, operation: LimitedOperation): Step {
+  const last = current.lastAttempt!;
+  const job: JobRecord = { ...current, uncertain: Math.max(0, current.uncertain - 1), lastAttempt: { ...last, outcome: 'success' } };
+  const next = { ...number, lastSuccess: { operation, at: last.at } };
+  const continues = operation === 'deregister' && isSagaDeregister(input, current);
+  if (continues) job.progress = { ...job.progress, deregisterDone: true, repairPending: false };
+  const detail = `the earlier ${operation} took effect; no second request sent`;
+  const changes = changesOf(input, { job: continues ? job : finished(job, 'completed'), number: continues ? next : releaseReservation(next, input.jobKey) });
+  return { kind: 'write', changes, then: continues ? 'continue' : 'complete', detail };
+}
+
+function completeWithoutRequest(input: DecideInput, current: JobRecord, number: NumberRecord, detail: string): Step {
+  return { kind: 'write', changes: changesOf(input, { job: finished(current, 'completed'), number: releaseReservation(number, input.jobKey) }), then: 'complete', detail };
+}
+
+/** The reservation: the attempt, the job's lease, and (for a saga) the register slot, in one transaction. */
+function reserve(input: DecideInput, current: JobRecord, number: NumberRecord, operation: LimitedOperation, needs: LimitedOperation[], attemptId: string, liftTokenGate: boolean): Step {
+  const { now, policy, job, secrets } = input;
+  const pinVersion = operation === 'register' && secrets.pin?.kind === 'found' ? secrets.pin.version : undefined;
+  const tokenVersion = secrets.token.kind === 'found' ? secrets.token.version : undefined;
+  const reserved = number.reserved.filter((slot) => slot.jobKey !== input.jobKey && slot.until > now);
+  if (needs.length === 2) reserved.push({ jobKey: input.jobKey, operation: 'register', at: now, until: now + policy.budget.windowMs });
+  const nextNumber: NumberRecord = {
+    ...number,
+    spent: [...pruneSpent(number.spent, now, policy.budget), { at: now, operation }],
+    reserved,
+    ...(pinVersion ? { lastPinVersion: pinVersion } : {}),
+  };
+  const nextJob: JobRecord = {
+    ...current,
+    status: 'in_progress',
+    jobHash: input.jobHash,
+    leaseOwner: leaseOwnerOf(input.delivery),
+    leaseUntil: now + policy.leaseMs,
+    uncertain: current.uncertain + 1,
+    lastAttempt: { attemptId, at: now, operation, outcome: 'pending' },
+  };
+  const { tokenGate: _lifted, ...openApp } = input.snapshot.app;
+  const attempt = {
+    create: {
+      attemptId, phoneNumberId: job.phoneNumberId, operation, at: now, reason: job.reason, jobKey: input.jobKey, outcome: 'pending' as const,
+      ...(pinVersion ? { pinVersion } : {}),
+      ...(tokenVersion ? { tokenVersion } : {}),
+    },
+  };
+  const changes = changesOf(input, { number: nextNumber, job: nextJob, attempt, ...(liftTokenGate ? { app: openApp } : { checkApp: input.snapshot.app.version }) });
+  return { kind: 'send', operation, changes, attemptId };
+}
+
+function secretProblem(what: string, lookup: { kind: 'missing' } | { kind: 'malformed'; problem: string }): string {
+  return lookup.kind === 'missing' ? `No ${what} is stored; nothing sent.` : `The ${what} secret is unusable: ${lookup.problem}; nothing sent.`;
+}
+

@@ -1,0 +1,47 @@
+import type { ReadInterpretation } from './interpret.ts';
+import { changesOf, decisionFor, type DecideInput } from './job-context.ts';
+import { baseJob } from './job-context.ts';
+import { deadLetter, type Step } from './steps.ts';
+
+/** Retry delay for a failure: 30 s doubling per delivery, at most 15 minutes. */
+export function backoffSeconds(count: number): number {
+  return Math.min(900, 30 * 2 ** Math.max(0, count - 1));
+}
+
+/**
+ * A state read that gave no usable state: nothing is sent on it. The error table decides as for a request
+ * (a 190 closes the token gate, a throttle pauses every job); anything else is retried a few deliveries.
+ * `failure` is undefined when the read answered but without a field the decision needs.
+ */
+export function readFailed(input: DecideInput, failure: Extract<ReadInterpretation, { kind: 'failed' }> | undefined): Step {
+  const { now, secrets, snapshot } = input;
+  if (failure?.meaning === 'token_rejected' && secrets.token.kind === 'found') {
+    const tokenGate = { tokenVersion: secrets.token.version, since: now, code: failure.graphError?.code ?? 190 };
+    const decision = decisionFor('token_held', `The state read was refused with ${tokenGate.code}; nothing sent.`, {
+      hold: { cause: 'token_rejected', since: now, code: tokenGate.code, secretVersion: tokenGate.tokenVersion },
+      ...(failure.graphError ? { graphError: failure.graphError } : {}),
+    });
+    const app = { ...snapshot.app, tokenGate };
+    return { kind: 'dead_letter', decision, finish: true, changes: changesOf(input, { app, job: { ...baseJob(input), decision } }) };
+  }
+  if (failure?.meaning === 'throttled') {
+    const until = now + Math.max(failure.regainAfterSeconds ?? 0, failure.row.minDelaySeconds ?? 900) * 1000;
+    const app = { ...snapshot.app, throttledUntil: Math.max(until, snapshot.app.throttledUntil ?? 0) };
+    return { kind: 'wait', until, detail: `the state read was throttled (${failure.graphError?.code}); every job waits`, changes: changesOf(input, { app }) };
+  }
+  if (failure?.meaning === 'permanent') {
+    const code = failure.graphError?.code;
+    if (code === 100) return deadLetter(input, decisionFor('unknown_number', 'Nothing sent.', failure.graphError ? { graphError: failure.graphError } : {}));
+    return deadLetter(input, {
+      category: failure.row.category ?? 'permanent_error',
+      reason: `${failure.what}; nothing sent.`,
+      hint: failure.row.hint,
+      ...(failure.graphError ? { graphError: failure.graphError } : {}),
+    });
+  }
+  const why = failure ? failure.what : 'the state read lacked a field the decision needs';
+  if (input.delivery.receiveCount >= input.policy.maxDeliveries) {
+    return deadLetter(input, decisionFor('reads_failing', `Last: ${why}.`));
+  }
+  return { kind: 'retry', delaySeconds: backoffSeconds(input.delivery.receiveCount), detail: `${why}; nothing is sent on an unknown state` };
+}
