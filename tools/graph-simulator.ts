@@ -1,12 +1,15 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
  * A stand-in for Meta's Graph API registration endpoints, for tests, benchmarks and the local run.
  * It implements the documented contract on its own (it shares no code with the client under test):
- * per-number state, the two-step PIN, the 10-requests-per-72-hours limit with 133016 and a 72 h block,
- * Graph's error JSON, and fault knobs. Listens on 127.0.0.1 only.
+ * per-number state, the two-step PIN (with Meta's lock after repeated wrong guesses), the 10-requests-per-72-hours
+ * limit with 133016 and a 72 h block, an unfinished deregistration (133000), Graph's error JSON, and fault knobs for
+ * requests and state reads. Listens on 127.0.0.1 only. Its call log never holds a PIN or token, only digests.
+ *
+ * One file, over the usual length, on purpose: tests import one module and the contract is read in one place.
  */
 
 /** A scripted answer for the next request(s) to a number; consumed in order, one per register/deregister. */
@@ -26,24 +29,66 @@ export type SimulatedFault =
   /** Answer with a Graph error. */
   | { type: 'graph_error'; code: number; httpStatus?: number; details?: string; subcode?: number; headers?: Record<string, string> };
 
+/** A scripted answer for a number's next state read(s) (`GET /{id}`); consumed in order, one per read. */
+export type SimulatedReadFault =
+  /** No fault: answer this read normally. */
+  | { type: 'pass' }
+  /** HTTP 500 with a non-JSON body. */
+  | { type: 'http500' }
+  /** Never answer (the caller's timeout fires). */
+  | { type: 'hang' }
+  /** Close the connection without an answer. */
+  | { type: 'drop' }
+  /** Send the status line and headers with a Content-Length larger than what follows, then close: the body is cut off. */
+  | { type: 'partial_body' }
+  /** Answer with a Graph error (a throttle code with a usage header, 190, ...). */
+  | { type: 'graph_error'; code: number; httpStatus?: number; details?: string; subcode?: number; headers?: Record<string, string> }
+  /** Answer the state, minus these JSON fields (e.g. `is_pin_enabled`). */
+  | { type: 'missing_fields'; fields: readonly string[] };
+
 export interface SimulatedNumber {
   pin?: string;
   registered: boolean;
   region?: string;
   codeVerificationStatus: 'VERIFIED' | 'NOT_VERIFIED' | 'EXPIRED';
   nameStatus: string;
+  /** Status of a pending display-name change (default NONE). */
+  newNameStatus: string;
+  /** As Meta shows it; by default '1555' + the last 7 digits of the id. */
+  displayPhoneNumber: string;
   /** Times (ms) of register/deregister requests, for the moving window. */
   requestTimes: number[];
   blockedUntil?: number;
+  /** A previous deregistration did not finish: register answers 133000 until a deregister succeeds. */
+  deregistrationIncomplete?: boolean;
+  /** With `deregistrationIncomplete`: deregister succeeds but does not clear it, so register keeps answering 133000. */
+  stuck133000?: boolean;
+  /** Until this time (ms), register answers 133008 (PIN checks paused). Set by repeated wrong PINs. */
+  pinLockedUntil?: number;
+  /** Times (ms) of wrong-PIN answers (133005) that count towards the lock. */
+  pinFailureTimes: number[];
   faults: SimulatedFault[];
+  readFaults: SimulatedReadFault[];
 }
+
+/** Fields of a number that the simulator keeps for itself; `addNumber` does not take them. */
+export type InternalNumberField = 'requestTimes' | 'faults' | 'readFaults' | 'pinFailureTimes';
 
 export interface SimulatorCall {
   method: string;
   phoneNumberId: string;
   operation: 'register' | 'deregister' | 'read_state' | 'other';
-  /** The parsed JSON body as received, for assertions on exact types (the PIN must arrive as a string). */
+  /**
+   * The parsed JSON body as received, except that a `pin` (and a `backup.password`) is replaced by its digest
+   * (`sha256:<12 hex>`, see `simulatorDigest`). A body that is not JSON is kept only as `[non-JSON body, N bytes]`.
+   */
   body?: unknown;
+  /** `typeof` the body's `pin` as received, when there was one: the PIN must reach Graph as a JSON string. */
+  pinType?: string;
+  /** Digest of the body's `pin` (same form as in `body`), to compare "same PIN" without holding it. */
+  pinUsed?: string;
+  /** Digest of the bearer token presented, to tell token versions apart without holding them. */
+  tokenUsed?: string;
   at: number;
   answeredWith: string;
 }
@@ -59,16 +104,26 @@ export interface GraphSimulatorOptions {
   limit?: number;
   windowMs?: number;
   blockMs?: number;
+  /** Wrong PINs (133005) within `pinGuessWindowMs` after which Meta pauses PIN checks (default 3). */
+  pinGuessLimit?: number;
+  /** Window for counting wrong PINs (default 1 h). */
+  pinGuessWindowMs?: number;
+  /** How long PIN checks stay paused once the guess limit is reached (default 12 h). */
+  pinLockMs?: number;
 }
 
 export interface GraphSimulator {
   baseUrl: string;
   calls: SimulatorCall[];
-  /** Adds or replaces a number (registered false, PIN unset, VERIFIED by default). */
-  addNumber(phoneNumberId: string, settings?: Partial<Omit<SimulatedNumber, 'requestTimes' | 'faults'>>): SimulatedNumber;
+  /** Adds or replaces a number (registered false, PIN unset, VERIFIED, name APPROVED, new name NONE by default). */
+  addNumber(phoneNumberId: string, settings?: Partial<Omit<SimulatedNumber, InternalNumberField>>): SimulatedNumber;
   number(phoneNumberId: string): SimulatedNumber | undefined;
   /** Queues faults for a number's next register/deregister requests. */
   inject(phoneNumberId: string, ...faults: SimulatedFault[]): void;
+  /** Queues faults for a number's next state reads (`GET /{id}`). */
+  injectRead(phoneNumberId: string, ...faults: SimulatedReadFault[]): void;
+  /** Replaces the accepted bearer tokens (revocation and replacement of the system-user token). */
+  setTokens(tokens: string[]): void;
   setLatency(ms: number): void;
   /** register/deregister requests received (not state reads). */
   limitedCalls(phoneNumberId?: string): SimulatorCall[];
@@ -76,6 +131,44 @@ export interface GraphSimulator {
 }
 
 const HOUR = 3_600_000;
+
+/** The fields a state read can return, in Graph's names. */
+const STATE_FIELDS = [
+  'status',
+  'platform_type',
+  'code_verification_status',
+  'name_status',
+  'new_name_status',
+  'is_pin_enabled',
+  'display_phone_number',
+] as const;
+
+/**
+ * How the simulator's log refers to a secret: `sha256:` and the first 12 hex characters of its SHA-256.
+ * Equal digests mean the same value; the value itself is never kept.
+ */
+export function simulatorDigest(value: string): string {
+  return `sha256:${createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 12)}`;
+}
+
+/** The call log's copy of a body: the PIN (and a migration backup's password) replaced by digests. */
+function loggedBody(body: unknown): unknown {
+  if (typeof body === 'string') return `[non-JSON body, ${Buffer.byteLength(body, 'utf8')} bytes]`;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+  if ('pin' in copy) copy.pin = simulatorDigest(String(copy.pin));
+  const backup = copy.backup;
+  if (typeof backup === 'object' && backup !== null && 'password' in backup) {
+    copy.backup = { ...backup, password: simulatorDigest(String((backup as { password: unknown }).password)) };
+  }
+  return copy;
+}
+
+/** Meta's display form, derived from the id when a test does not set one. */
+function defaultDisplayNumber(phoneNumberId: string): string {
+  const digits = phoneNumberId.replace(/\D/g, '');
+  return `1555${digits.slice(-7).padStart(7, '0')}`;
+}
 
 function graphError(code: number, message: string, details?: string, subcode?: number) {
   return {
@@ -95,6 +188,8 @@ const MESSAGES: Record<number, string> = {
   133005: '(#133005) PIN does not match',
   133006: '(#133006) Number needs verification',
   133000: '(#133000) Previous deregistration incomplete',
+  133008: '(#133008) Too many two-step verification PIN guesses',
+  133009: '(#133009) Two-step verification PIN guessed too fast',
   133010: '(#133010) Phone number not registered',
   133015: '(#133015) Deletion in progress',
   133004: '(#133004) Server temporarily unavailable',
@@ -108,11 +203,14 @@ const MESSAGES: Record<number, string> = {
 
 /** Starts the simulator on 127.0.0.1 on a free port. */
 export async function startGraphSimulator(options: GraphSimulatorOptions = {}): Promise<GraphSimulator> {
-  const tokens = new Set(options.tokens ?? ['sim-token']);
+  let tokens = new Set(options.tokens ?? ['sim-token']);
   const now = options.now ?? (() => Date.now());
   const limit = options.limit ?? 10;
   const windowMs = options.windowMs ?? 72 * HOUR;
   const blockMs = options.blockMs ?? 72 * HOUR;
+  const pinGuessLimit = options.pinGuessLimit ?? 3;
+  const pinGuessWindowMs = options.pinGuessWindowMs ?? HOUR;
+  const pinLockMs = options.pinLockMs ?? 12 * HOUR;
   let latencyMs = options.latencyMs ?? 0;
   const numbers = new Map<string, SimulatedNumber>();
   const calls: SimulatorCall[] = [];
@@ -141,7 +239,18 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
         : request.method === 'POST' && (operationPath === 'register' || operationPath === 'deregister')
           ? operationPath
           : 'other';
-    const call: SimulatorCall = { method: request.method ?? '', phoneNumberId, operation, ...(body !== undefined ? { body } : {}), at: now(), answeredWith: '' };
+    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const pin = typeof body === 'object' && body !== null && 'pin' in body ? (body as { pin: unknown }).pin : undefined;
+    const call: SimulatorCall = {
+      method: request.method ?? '',
+      phoneNumberId,
+      operation,
+      ...(body !== undefined ? { body: loggedBody(body) } : {}),
+      ...(pin !== undefined ? { pinType: typeof pin, pinUsed: simulatorDigest(String(pin)) } : {}),
+      ...(token !== undefined ? { tokenUsed: simulatorDigest(token) } : {}),
+      at: now(),
+      answeredWith: '',
+    };
     calls.push(call);
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     const answer = (status: number, payload: unknown, note: string, headers?: Record<string, string>) => {
@@ -149,21 +258,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
       send(response, status, payload, headers);
     };
 
-    const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
     if (!token || !tokens.has(token)) return answer(401, graphError(190, MESSAGES[190]!), 'error 190');
     const number = numbers.get(phoneNumberId);
     if (!number) return answer(400, graphError(100, `(#100) Unsupported request: object '${phoneNumberId}' does not exist`), 'error 100');
 
-    if (operation === 'read_state') {
-      return answer(200, {
-        id: phoneNumberId,
-        status: number.registered ? 'CONNECTED' : 'DISCONNECTED',
-        platform_type: number.registered ? 'CLOUD_API' : 'NOT_APPLICABLE',
-        code_verification_status: number.codeVerificationStatus,
-        name_status: number.nameStatus,
-        is_pin_enabled: number.pin !== undefined,
-      }, 'state');
-    }
+    if (operation === 'read_state') return readState(phoneNumberId, number, url, request, response, call, answer);
     if (operation === 'other') return answer(400, graphError(100, '(#100) Unsupported post request'), 'error 100');
 
     const at = now();
@@ -210,9 +309,68 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     return answer(result.status, result.payload, result.note);
   }
 
+  function readState(
+    phoneNumberId: string,
+    number: SimulatedNumber,
+    url: URL,
+    request: IncomingMessage,
+    response: ServerResponse,
+    call: SimulatorCall,
+    answer: (status: number, payload: unknown, note: string, headers?: Record<string, string>) => void,
+  ): void {
+    const fault = number.readFaults.shift();
+    if (fault?.type === 'http500') {
+      call.answeredWith = 'http 500';
+      response.writeHead(500, { 'content-type': 'text/html' });
+      return void response.end('<html>Internal Server Error</html>');
+    }
+    if (fault?.type === 'hang') {
+      call.answeredWith = 'hang';
+      return;
+    }
+    if (fault?.type === 'drop') {
+      call.answeredWith = 'dropped';
+      return void request.socket.destroy();
+    }
+    if (fault?.type === 'graph_error') {
+      const message = MESSAGES[fault.code] ?? `(#${fault.code}) Error`;
+      return answer(fault.httpStatus ?? 400, graphError(fault.code, message, fault.details, fault.subcode), `error ${fault.code}`, fault.headers);
+    }
+    const state: Record<string, unknown> = {
+      status: number.registered ? 'CONNECTED' : 'DISCONNECTED',
+      platform_type: number.registered ? 'CLOUD_API' : 'NOT_APPLICABLE',
+      code_verification_status: number.codeVerificationStatus,
+      name_status: number.nameStatus,
+      new_name_status: number.newNameStatus,
+      is_pin_enabled: number.pin !== undefined,
+      display_phone_number: number.displayPhoneNumber,
+    };
+    // Like Graph, answer the fields asked for (all of ours when `fields` is absent), plus the id.
+    const asked = url.searchParams.get('fields')?.split(',').map((field) => field.trim());
+    const omitted = new Set(fault?.type === 'missing_fields' ? fault.fields : []);
+    const payload: Record<string, unknown> = { id: phoneNumberId };
+    for (const field of STATE_FIELDS) {
+      if ((asked === undefined || asked.includes(field)) && !omitted.has(field)) payload[field] = state[field];
+    }
+    if (fault?.type === 'partial_body') {
+      const text = JSON.stringify(payload);
+      call.answeredWith = 'state, cut off mid-body';
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text) + 64) });
+      // Close only once the partial write has left, so the caller sees headers and half a body.
+      return void response.write(text.slice(0, Math.floor(text.length / 2)), () => request.socket.destroy());
+    }
+    return answer(200, payload, omitted.size > 0 ? `state (without ${[...omitted].join(', ')})` : 'state');
+  }
+
   function apply(number: SimulatedNumber, operation: 'register' | 'deregister', body: unknown) {
+    const at = now();
     if (operation === 'deregister') {
-      if (!number.registered) return { status: 400, payload: graphError(133010, MESSAGES[133010]!), note: 'error 133010' };
+      if (number.deregistrationIncomplete) {
+        // Finishing the earlier deregistration is what repairs 133000, registered or not; a stuck number stays broken.
+        if (!number.stuck133000) number.deregistrationIncomplete = false;
+      } else if (!number.registered) {
+        return { status: 400, payload: graphError(133010, MESSAGES[133010]!), note: 'error 133010' };
+      }
       number.registered = false;
       delete number.region;
       return { status: 200, payload: { success: true }, note: 'deregistered' };
@@ -224,12 +382,28 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     if (typeof input.pin !== 'string' || !/^\d{6}$/.test(input.pin)) {
       return { status: 400, payload: graphError(100, '(#100) Param pin must be a 6-digit string.'), note: 'error 100' };
     }
+    if (number.deregistrationIncomplete) {
+      return { status: 500, payload: graphError(133000, MESSAGES[133000]!), note: 'error 133000' };
+    }
+    if (number.pinLockedUntil !== undefined && at < number.pinLockedUntil) {
+      const hours = Math.ceil((number.pinLockedUntil - at) / HOUR);
+      const details = `Too many PIN attempts. Try again in ${hours} hour${hours === 1 ? '' : 's'}`;
+      return { status: 400, payload: graphError(133008, MESSAGES[133008]!, details), note: 'error 133008' };
+    }
     if (number.codeVerificationStatus !== 'VERIFIED') {
       return { status: 400, payload: graphError(133006, MESSAGES[133006]!), note: 'error 133006' };
     }
     if (number.pin !== undefined && number.pin !== input.pin) {
+      // Meta pauses PIN checks after repeated wrong guesses; the guess that reaches the limit is still a 133005.
+      number.pinFailureTimes = number.pinFailureTimes.filter((time) => time > at - pinGuessWindowMs);
+      number.pinFailureTimes.push(at);
+      if (number.pinFailureTimes.length >= pinGuessLimit) {
+        number.pinLockedUntil = at + pinLockMs;
+        number.pinFailureTimes = [];
+      }
       return { status: 400, payload: graphError(133005, MESSAGES[133005]!), note: 'error 133005' };
     }
+    number.pinFailureTimes = [];
     const region = input.data_localization_region;
     if (region !== undefined && (typeof region !== 'string' || !/^[A-Z]{2}$/.test(region))) {
       return { status: 400, payload: graphError(100, '(#100) Invalid data_localization_region'), note: 'error 100' };
@@ -261,9 +435,13 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
         registered: false,
         codeVerificationStatus: 'VERIFIED',
         nameStatus: 'APPROVED',
+        newNameStatus: 'NONE',
+        displayPhoneNumber: defaultDisplayNumber(phoneNumberId),
         ...settings,
         requestTimes: [],
+        pinFailureTimes: [],
         faults: [],
+        readFaults: [],
       };
       numbers.set(phoneNumberId, number);
       return number;
@@ -273,6 +451,14 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
       const number = numbers.get(phoneNumberId);
       if (!number) throw new Error(`simulator: no number ${phoneNumberId}; addNumber first`);
       number.faults.push(...faults);
+    },
+    injectRead(phoneNumberId, ...faults) {
+      const number = numbers.get(phoneNumberId);
+      if (!number) throw new Error(`simulator: no number ${phoneNumberId}; addNumber first`);
+      number.readFaults.push(...faults);
+    },
+    setTokens(next) {
+      tokens = new Set(next);
     },
     setLatency(ms) {
       latencyMs = ms;

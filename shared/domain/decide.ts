@@ -199,7 +199,13 @@ function confirmUncertain(input: DecideInput, current: JobRecord, number: Number
   const continues = operation === 'deregister' && isSagaDeregister(input, current);
   if (continues) job.progress = { ...job.progress, deregisterDone: true, repairPending: false };
   const detail = `the earlier ${operation} took effect; no second request sent`;
-  const changes = changesOf(input, { job: continues ? job : finished(job, 'completed'), number: continues ? next : releaseReservation(next, input.jobKey) });
+  const attempt = { attemptId: last.attemptId, phoneNumberId: input.job.phoneNumberId, operation, at: last.at, reason: input.job.reason, jobKey: input.jobKey, outcome: 'success' as const };
+  const changes = changesOf(input, {
+    job: continues ? job : finished(job, 'completed'),
+    number: continues ? next : releaseReservation(next, input.jobKey),
+    // TTL may have removed an old request's item: never recreate it.
+    ...(last.at + input.policy.budget.windowMs > input.now ? { attempt: { update: attempt } } : {}),
+  });
   return { kind: 'write', changes, then: continues ? 'continue' : 'complete', detail };
 }
 

@@ -4,11 +4,11 @@ import type { AttemptRecord, JobDecision } from '../ledger/port.ts';
 import { occupiedTimes, scopeFor, type BudgetPolicy } from './budget.ts';
 import type { NumberRecord } from '../ledger/port.ts';
 import { iso } from './job-context.ts';
-import { redactDeep } from './redaction.ts';
+import { DEAD_LETTER_ALLOW, redactDeep } from './redaction.ts';
 import type { JobDelivery } from './job-context.ts';
 
-/** Keys whose values are ids, times or words of ours: never masked by the final redaction pass. */
-const ENVELOPE_SAFE_KEYS = ['phoneNumberId', 'jobKey', 'idempotencyKey', 'sourceMessageId', 'fbtraceId', 'secretVersion'];
+/** Our own sentences (built from validated fields and codes) keep their error codes readable. */
+const ENVELOPE_ALLOW = [...DEAD_LETTER_ALLOW, 'reason', 'hint'];
 
 /** The dead letter for a decision: the job, the decision, and the job's requests from the ledger. */
 export function buildEnvelope(args: {
@@ -71,5 +71,5 @@ export function buildEnvelope(args: {
     deadLetteredAt: iso(now),
     redriveGeneration: delivery.redriveGeneration,
   };
-  return redactDeep(envelope, ENVELOPE_SAFE_KEYS) as DeadLetterEnvelopeV1;
+  return redactDeep(envelope, ENVELOPE_ALLOW) as DeadLetterEnvelopeV1;
 }

@@ -15,7 +15,7 @@ export const NO_ANSWER_ROW: GraphCodeRow = {
 
 /** What a Graph answer means, read through the error table. The only reader of that table. */
 export type Interpretation =
-  | { kind: 'took_effect' }
+  | { kind: 'took_effect'; httpStatus?: number }
   | { kind: 'state'; state: NumberState }
   | {
       kind: 'failed';
@@ -30,6 +30,7 @@ export type Interpretation =
       graphError?: NonNullable<JobDecision['graphError']>;
       /** Words for the log and the dead letter. */
       what: string;
+      httpStatus?: number;
     };
 
 /** What a state read means: a state, or a failure the table explains. */
@@ -42,10 +43,17 @@ export function interpretRead(result: StateReadResult): ReadInterpretation {
 
 /** Reads one Graph answer: a register, a deregister or a state read. */
 export function interpret(operation: LimitedOperation | 'read_state', result: GraphCallResult | StateReadResult): Interpretation {
-  if (result.kind === 'success') return { kind: 'took_effect' };
+  if (result.kind === 'success') return { kind: 'took_effect', httpStatus: result.httpStatus };
   if (result.kind === 'known') return { kind: 'state', state: result.state };
   if (result.kind === 'no_answer') {
-    return { kind: 'failed', meaning: 'transient', row: NO_ANSWER_ROW, outcome: 'unknown', what: `no usable answer (${result.why}${result.httpStatus ? ` ${result.httpStatus}` : ''})` };
+    return {
+      kind: 'failed',
+      meaning: 'transient',
+      row: NO_ANSWER_ROW,
+      outcome: 'unknown',
+      what: `no usable answer (${result.why}${result.httpStatus ? ` ${result.httpStatus}` : ''})`,
+      ...(result.httpStatus !== undefined ? { httpStatus: result.httpStatus } : {}),
+    };
   }
   if (result.kind === 'unknown') {
     // A state read that failed. Without a code it is a passing fault; with one, the table says what it means.
@@ -63,7 +71,7 @@ export function interpret(operation: LimitedOperation | 'read_state', result: Gr
   }
   const row = rowForCode(result.error.code);
   // Not registered is exactly what a deregister wants.
-  if (row.meaning === 'not_registered' && operation === 'deregister') return { kind: 'took_effect' };
+  if (row.meaning === 'not_registered' && operation === 'deregister') return { kind: 'took_effect', httpStatus: result.httpStatus };
   return {
     kind: 'failed',
     meaning: row.meaning,
@@ -73,6 +81,7 @@ export function interpret(operation: LimitedOperation | 'read_state', result: Gr
     ...(result.error.retryAfterSeconds === undefined ? {} : { lockSeconds: result.error.retryAfterSeconds }),
     graphError: graphErrorOf(result.error, result.httpStatus),
     what: `Meta refused the ${operation} with error ${result.error.code}`,
+    httpStatus: result.httpStatus,
   };
 }
 

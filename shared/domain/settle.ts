@@ -42,7 +42,8 @@ export function settle(
     ...attempt,
     outcome,
     ...(answer.kind === 'failed' && answer.graphError?.code !== undefined ? { code: answer.graphError.code } : {}),
-    ...(answer.kind === 'failed' && answer.graphError?.httpStatus !== undefined ? { httpStatus: answer.graphError.httpStatus } : {}),
+    ...(answer.httpStatus !== undefined ? { httpStatus: answer.httpStatus } : {}),
+    ...(attempt.durationMs !== undefined ? { durationMs: attempt.durationMs } : {}),
     ...(answer.kind === 'failed' && answer.graphError?.subcode !== undefined ? { subcode: answer.graphError.subcode } : {}),
     ...(answer.kind === 'failed' && answer.graphError?.fbtraceId ? { fbtraceId: answer.graphError.fbtraceId } : {}),
   };

@@ -1,7 +1,17 @@
-import { HOUR_MS } from '../clock.ts';
-import { evaluateBudget, type BudgetPolicy, type BudgetScope, type BudgetState, type LimitedOperation } from '../domain/budget.ts';
-import type { AttemptLedger, AttemptRecord } from '../ledger/port.ts';
+import { HOUR_MS, MINUTE_MS } from '../clock.ts';
+import {
+  blockedUntilFor,
+  evaluateBudget,
+  occupiedTimes,
+  scopeFor,
+  slotLifetimeMs,
+  type BudgetPolicy,
+  type BudgetScope,
+  type LimitedOperation,
+} from '../domain/budget.ts';
+import type { AppGates, AttemptLedger, AttemptRecord, NumberRecord } from '../ledger/port.ts';
 import { formatRelative, formatTime, table, usageBar } from './format.ts';
+import { holdLiftedBy, tokenGateLiftedBy } from './holds.ts';
 
 /** One request in the current window, as the status view shows it. */
 export interface StatusAttempt {
@@ -15,16 +25,19 @@ export interface StatusAttempt {
   jobKey: string;
 }
 
-/** One budget counter: what is spent in the window, what is left, and when it changes. */
+/** One budget counter: what is spent in the window (+ margin), what is left, and when it changes. */
 export interface ScopeStatus {
   scope: BudgetScope;
   operations: LimitedOperation[];
+  /** Requests in window + margin, plus slots other jobs have reserved: the worker's own count. */
   used: number;
   limit: number;
   left: number;
+  /** Of `used`: slots reserved for sagas in progress (the register after their deregister). */
+  reserved: number;
   /** Whether one more request of this scope may be sent now. */
   open: boolean;
-  /** When the oldest request in the window leaves it (a slot frees); absent when nothing is in the window. */
+  /** When the oldest request leaves window + margin (a slot frees); absent when no request is in it. */
   nextSlotFreesAt?: string;
   /** When a request can be sent again, if it cannot now (window full or blocked). */
   reopensAt?: string;
@@ -33,15 +46,37 @@ export interface ScopeStatus {
   attempts: StatusAttempt[];
 }
 
+/** The number's hold as the status view shows it. */
+export interface StatusHold {
+  cause: NonNullable<NumberRecord['hold']>['cause'];
+  since: string;
+  until?: string;
+  /** The PIN secret version Meta refused. */
+  secretVersion?: string;
+  code?: number;
+  detail: string;
+  /** What lifts it, as a sentence. */
+  liftedBy: string;
+}
+
 /** `wa-registrar status --json`: stable field names; times are ISO 8601 UTC. */
 export interface StatusView {
   phoneNumberId: string;
   now: string;
-  policy: { limit: number; windowHours: number; shared: boolean };
+  policy: { limit: number; windowHours: number; marginMinutes: number; shared: boolean };
   scopes: ScopeStatus[];
-  /** Requests still on the ledger but outside the window (they no longer count). */
+  hold?: StatusHold;
+  /** Slots promised to sagas in progress (each counts as spent until used or `until`). */
+  reserved: Array<{ jobKey: string; operation: LimitedOperation; at: string; until: string }>;
+  /** The last register or deregister that took effect, by any job. */
+  lastSuccess?: { operation: LimitedOperation; at: string };
+  /** App-wide gates: they stop every job, for every number. */
+  app: {
+    throttledUntil?: string;
+    tokenGate?: { tokenVersion: string; since: string; code: number; liftedBy: string };
+  };
+  /** Requests still on the ledger but outside window + margin (they no longer count). */
   olderAttempts: number;
-  /** Counters on the ledger whose scope the chosen settings do not use: the settings may differ from the worker's. */
   notes: string[];
 }
 
@@ -57,105 +92,110 @@ export function scopesFor(policy: Pick<BudgetPolicy, 'shared'>): BudgetScope[] {
 }
 
 /**
- * Builds the view from the ledger's own records. Counts come from whichever of the counter and the request
- * history shows more requests in the window (they are written together; the history also covers a view whose
- * settings differ from the worker's). A block on any counter covering an operation applies to it.
+ * Builds the view from the ledger's own records. Counts come from the number item, with the same budget
+ * functions the worker uses (window + margin, reservations of jobs in progress, legacy `any` slots); the request
+ * history supplies the rows shown under each counter.
  */
-export function buildStatus(
-  phoneNumberId: string,
-  history: AttemptRecord[],
-  budgets: BudgetState[],
-  policy: BudgetPolicy,
-  now: number,
-): StatusView {
-  const cutoff = now - policy.windowMs;
+export function buildStatus(number: NumberRecord, history: AttemptRecord[], app: AppGates, policy: BudgetPolicy, now: number): StatusView {
+  const lifetime = slotLifetimeMs(policy);
+  const cutoff = now - lifetime;
   const inWindow = history.filter((attempt) => attempt.at > cutoff).sort((a, b) => a.at - b.at);
+  const liveReservations = number.reserved.filter((slot) => slot.until > now);
   const scopes = scopesFor(policy).map((scope): ScopeStatus => {
     const operations = OPERATIONS_OF[scope];
-    const attempts = inWindow.filter((attempt) => operations.includes(attempt.operation));
-    const counter = budgets.find((budget) => budget.scope === scope);
-    const counterTimes = (counter?.attemptTimes ?? []).filter((at) => at > cutoff);
-    const times = counterTimes.length > attempts.length ? counterTimes : attempts.map((attempt) => attempt.at);
-    const blocks = budgets
-      .filter((budget) => budget.scope === 'all' || scope === 'all' || budget.scope === scope)
-      .map((budget) => budget.blockedUntil ?? 0)
-      .filter((until) => until > now);
-    const blockedUntil = blocks.length > 0 ? Math.max(...blocks) : undefined;
-    const verdict = evaluateBudget(
-      { scope, attemptTimes: times, version: 0, ...(blockedUntil === undefined ? {} : { blockedUntil }) },
-      now,
-      policy,
-    );
-    const sorted = [...times].sort((a, b) => a - b);
+    const operation = operations[0]!;
+    const occupied = occupiedTimes(number, operation, now, policy);
+    const reserved = liveReservations.filter((slot) => scopeFor(slot.operation, policy) === scope).length;
+    const spentTimes = number.spent
+      .filter((slot) => slot.at > cutoff && (policy.shared || slot.operation === 'any' || slot.operation === operation))
+      .map((slot) => slot.at)
+      .sort((a, b) => a - b);
+    const verdict = evaluateBudget(number, [operation], now, policy);
+    const blockedUntil = blockedUntilFor(number, operation, policy);
     return {
       scope,
       operations,
-      used: sorted.length,
+      used: occupied.length,
       limit: policy.limit,
-      left: Math.max(0, policy.limit - sorted.length),
+      left: Math.max(0, policy.limit - occupied.length),
+      reserved,
       open: verdict.allowed,
-      ...(sorted.length > 0 ? { nextSlotFreesAt: iso(sorted[0]! + policy.windowMs) } : {}),
+      ...(spentTimes.length > 0 ? { nextSlotFreesAt: iso(spentTimes[0]! + lifetime) } : {}),
       ...(verdict.allowed ? {} : { reopensAt: iso(verdict.until) }),
-      ...(blockedUntil === undefined ? {} : { blockedUntil: iso(blockedUntil) }),
-      attempts: attempts.map((attempt) => ({
-        at: iso(attempt.at),
-        operation: attempt.operation,
-        reason: attempt.reason,
-        outcome: attempt.outcome,
-        ...(attempt.code === undefined ? {} : { code: attempt.code }),
-        ...(attempt.httpStatus === undefined ? {} : { httpStatus: attempt.httpStatus }),
-        ...(attempt.fbtraceId === undefined ? {} : { fbtraceId: attempt.fbtraceId }),
-        jobKey: attempt.jobKey,
-      })),
+      ...(blockedUntil > now ? { blockedUntil: iso(blockedUntil) } : {}),
+      attempts: inWindow.filter((attempt) => operations.includes(attempt.operation)).map(toStatusAttempt),
     };
   });
-  const used = new Set(scopesFor(policy));
-  const notes = budgets
-    .filter((budget) => !used.has(budget.scope) && budget.attemptTimes.some((at) => at > cutoff))
-    .map(
-      (budget) =>
-        `the ledger also has a "${budget.scope}" counter with requests in the window: the worker may be configured with ` +
-        `${budget.scope === 'all' ? 'a shared budget' : 'separate budgets'} (ATTEMPT_BUDGET_SHARED); pass --budget ${budget.scope === 'all' ? 'shared' : 'separate'} to see it that way`,
-    );
+  const legacy = number.spent.filter((slot) => slot.operation === 'any' && slot.at > cutoff).length;
+  const notes =
+    legacy > 0 && !policy.shared
+      ? [`${legacy} request(s) from the ledger's first layout have no recorded operation; they count against both register and deregister`]
+      : [];
+  const hold = number.hold;
   return {
-    phoneNumberId,
+    phoneNumberId: number.phoneNumberId,
     now: iso(now),
-    policy: { limit: policy.limit, windowHours: policy.windowMs / HOUR_MS, shared: policy.shared },
+    policy: { limit: policy.limit, windowHours: policy.windowMs / HOUR_MS, marginMinutes: policy.marginMs / MINUTE_MS, shared: policy.shared },
     scopes,
+    ...(hold
+      ? {
+          hold: {
+            cause: hold.cause,
+            since: iso(hold.since),
+            ...(hold.until === undefined ? {} : { until: iso(hold.until) }),
+            ...(hold.pinVersion === undefined ? {} : { secretVersion: hold.pinVersion }),
+            ...(hold.code === undefined ? {} : { code: hold.code }),
+            detail: hold.detail,
+            liftedBy: holdLiftedBy(number.phoneNumberId, hold, now),
+          },
+        }
+      : {}),
+    reserved: liveReservations.map((slot) => ({ jobKey: slot.jobKey, operation: slot.operation, at: iso(slot.at), until: iso(slot.until) })),
+    ...(number.lastSuccess ? { lastSuccess: { operation: number.lastSuccess.operation, at: iso(number.lastSuccess.at) } } : {}),
+    app: {
+      ...(app.throttledUntil !== undefined && app.throttledUntil > now ? { throttledUntil: iso(app.throttledUntil) } : {}),
+      ...(app.tokenGate
+        ? { tokenGate: { tokenVersion: app.tokenGate.tokenVersion, since: iso(app.tokenGate.since), code: app.tokenGate.code, liftedBy: tokenGateLiftedBy() } }
+        : {}),
+    },
     olderAttempts: history.length - inWindow.length,
     notes,
   };
 }
 
-/** Reads the ledger and builds the view. */
+/** Reads the ledger (number item, request history, app gates) and builds the view. */
 export async function readStatus(ledger: AttemptLedger, phoneNumberId: string, policy: BudgetPolicy, now: number): Promise<StatusView> {
-  const [history, budgets] = await Promise.all([ledger.history(phoneNumberId), ledger.budgets(phoneNumberId)]);
-  return buildStatus(phoneNumberId, history, budgets, policy, now);
+  const [number, history, app] = await Promise.all([ledger.number(phoneNumberId), ledger.history(phoneNumberId), ledger.appGates()]);
+  return buildStatus(number, history, app, policy, now);
 }
 
-/** Whether a job needing `needed` requests per scope can start now; if not, when (for enqueue warnings). */
-export function blockingScope(view: StatusView, needs: Partial<Record<BudgetScope, number>>): { scope: ScopeStatus; needed: number; until?: number } | undefined {
-  for (const scope of view.scopes) {
-    const needed = needs[scope.scope] ?? 0;
-    if (needed === 0) continue;
-    if (scope.blockedUntil) return { scope, needed, until: Date.parse(scope.blockedUntil) };
-    if (scope.left < needed) {
-      // The (needed - left)-th oldest request must leave the window first.
-      const times = scope.attempts.map((attempt) => Date.parse(attempt.at));
-      const index = needed - scope.left - 1;
-      const until = times[index] !== undefined ? times[index]! + view.policy.windowHours * HOUR_MS : undefined;
-      return { scope, needed, ...(until === undefined ? {} : { until }) };
-    }
-  }
-  return undefined;
-}
-
-/** The people view: a bar per scope, then the window's requests. */
+/** The people view: holds and gates first, then a bar per counter with the window's requests. */
 export function renderStatus(view: StatusView): string {
   const now = Date.parse(view.now);
   const lines: string[] = [];
   const budget = view.policy.shared ? 'shared by register and deregister' : 'separate for register and deregister';
-  lines.push(`Number ${view.phoneNumberId}: ${view.policy.limit} requests per ${view.policy.windowHours} h, ${budget} (now ${formatTime(now)})`);
+  const margin = view.policy.marginMinutes > 0 ? ` (+ ${view.policy.marginMinutes} min margin)` : '';
+  lines.push(`Number ${view.phoneNumberId}: ${view.policy.limit} requests per ${view.policy.windowHours} h${margin}, ${budget} (now ${formatTime(now)})`);
+  if (view.hold) {
+    const hold = view.hold;
+    const facts = [
+      hold.code === undefined ? undefined : `code ${hold.code}`,
+      hold.secretVersion === undefined ? undefined : `PIN version ${hold.secretVersion}`,
+      hold.until === undefined ? undefined : `until ${formatTime(Date.parse(hold.until))} (${formatRelative(Date.parse(hold.until), now)})`,
+    ].filter(Boolean);
+    lines.push('');
+    lines.push(`HELD (${hold.cause}) since ${formatTime(Date.parse(hold.since))}${facts.length > 0 ? `, ${facts.join(', ')}` : ''}: ${hold.detail}`);
+    lines.push(`  ${hold.liftedBy}`);
+  }
+  if (view.app.throttledUntil) {
+    const until = Date.parse(view.app.throttledUntil);
+    lines.push('', `APP THROTTLED by Meta until ${formatTime(until)} (${formatRelative(until, now)}): every job, for every number, waits`);
+  }
+  if (view.app.tokenGate) {
+    const gate = view.app.tokenGate;
+    lines.push('', `TOKEN GATE closed since ${formatTime(Date.parse(gate.since))} (code ${gate.code}, token version ${gate.tokenVersion}): every job is held`);
+    lines.push(`  ${gate.liftedBy}`);
+  }
   for (const scope of view.scopes) {
     lines.push('');
     const label = scope.scope === 'all' ? 'register + deregister' : scope.scope;
@@ -171,6 +211,10 @@ export function renderStatus(view: StatusView): string {
       const at = Date.parse(scope.nextSlotFreesAt);
       lines.push(`  oldest request leaves the window at ${formatTime(at)} (${formatRelative(at, now)}), giving back a slot`);
     }
+    for (const slot of view.reserved.filter((entry) => scope.operations.includes(entry.operation))) {
+      const until = Date.parse(slot.until);
+      lines.push(`  1 slot reserved for the ${slot.operation} of job ${slot.jobKey} (in progress) until ${formatTime(until)} (${formatRelative(until, now)})`);
+    }
     if (scope.attempts.length === 0) {
       lines.push(`  no requests in the last ${view.policy.windowHours} h`);
       continue;
@@ -185,9 +229,26 @@ export function renderStatus(view: StatusView): string {
     ]);
     lines.push(indent(table(['TIME', 'OPERATION', 'REASON', 'OUTCOME', 'CODE', 'FBTRACE_ID'], rows), '  '));
   }
+  if (view.lastSuccess) {
+    const at = Date.parse(view.lastSuccess.at);
+    lines.push('', `Last success: ${view.lastSuccess.operation} at ${formatTime(at)} (${formatRelative(at, now)}).`);
+  }
   if (view.olderAttempts > 0) lines.push('', `${view.olderAttempts} older request(s) on the ledger no longer count.`);
   for (const note of view.notes) lines.push('', `Note: ${note}.`);
   return lines.join('\n');
+}
+
+function toStatusAttempt(attempt: AttemptRecord): StatusAttempt {
+  return {
+    at: iso(attempt.at),
+    operation: attempt.operation,
+    reason: attempt.reason,
+    outcome: attempt.outcome,
+    ...(attempt.code === undefined ? {} : { code: attempt.code }),
+    ...(attempt.httpStatus === undefined ? {} : { httpStatus: attempt.httpStatus }),
+    ...(attempt.fbtraceId === undefined ? {} : { fbtraceId: attempt.fbtraceId }),
+    jobKey: attempt.jobKey,
+  };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

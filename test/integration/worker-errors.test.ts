@@ -1,9 +1,9 @@
-import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { MINUTE_MS } from '../../shared/clock.ts';
 import { expectNoSecrets } from '../support/secrets-scan.ts';
 import { TEST_TOKEN, useWorkerHarness } from '../support/worker-harness.ts';
+import { simulatorDigest } from '../../tools/graph-simulator.ts';
 
 const NUMBER = '15550783881';
 const PIN = '012345';
@@ -16,7 +16,8 @@ describe('error policy against the simulator', () => {
     await h.source.drain();
 
     const [call] = h.simulator.limitedCalls(NUMBER);
-    expect(call?.body).toEqual({ messaging_product: 'whatsapp', pin: '012345', data_localization_region: 'CH' });
+    expect(call?.pinType).toBe('string');
+    expect(call?.body).toEqual({ messaging_product: 'whatsapp', pin: simulatorDigest('012345'), data_localization_region: 'CH' });
     expect(h.simulator.number(NUMBER)).toMatchObject({ registered: true, region: 'CH' });
   });
 
@@ -34,8 +35,8 @@ describe('error policy against the simulator', () => {
     // Assess
     expect(first.failed).toHaveLength(1);
     const calls = h.simulator.calls.filter((call) => call.phoneNumberId === NUMBER);
-    // The redelivery read the state (not registered) before spending a second attempt.
-    expect(calls.map((call) => call.operation)).toEqual(['register', 'read_state', 'register']);
+    // Each register follows a pre-flight read; the redelivery's read showed it not registered before it spent again.
+    expect(calls.map((call) => call.operation)).toEqual(['read_state', 'register', 'read_state', 'register']);
     const history = await h.worker.deps.ledger.history(NUMBER);
     expect(history.map((attempt) => [attempt.operation, attempt.outcome, attempt.httpStatus])).toEqual([
       ['register', 'unknown', 500],
@@ -55,7 +56,7 @@ describe('error policy against the simulator', () => {
     expect(first.failed).toEqual([]);
     expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
     const [envelope] = await h.takeDeadLetters();
-    expect(envelope).toMatchObject({ category: 'permanent_error', jobKey: 'wrong-pin', graphError: { code: 133005 } });
+    expect(envelope).toMatchObject({ category: 'pin_rejected', jobKey: 'wrong-pin', graphError: { code: 133005 }, hold: { cause: 'pin_rejected', code: 133005 } });
     expect(envelope!.hint).toMatch(/PIN/);
     expect(envelope!.attempts).toMatchObject([{ action: 'register', outcome: 'rejected', code: 133005 }]);
     expectNoSecrets([JSON.stringify(envelope)], ['999999', PIN, TEST_TOKEN]);
@@ -70,7 +71,7 @@ describe('error policy against the simulator', () => {
     expect(h.simulator.calls).toEqual([]);
     const [envelope] = await h.takeDeadLetters();
     expect(envelope).toMatchObject({ category: 'missing_secret', jobKey: 'no-pin' });
-    expect(envelope!.reason).toBe('no PIN for 15550000001 is stored in Secrets Manager; nothing was sent');
+    expect(envelope!.reason).toContain('No PIN for 15550000001 is stored; nothing sent.');
     expect(envelope!.hint).toContain('PIN_SECRET_PREFIX + phoneNumberId');
   });
 
@@ -88,29 +89,30 @@ describe('error policy against the simulator', () => {
     // Assess
     expect(first.failed).toHaveLength(1);
     expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
-    expect(h.simulator.calls.map((call) => call.operation)).toEqual(['register', 'read_state']);
+    expect(h.simulator.calls.map((call) => call.operation)).toEqual(['read_state', 'register', 'read_state']);
     const history = await h.worker.deps.ledger.history(NUMBER);
     // The timed-out request counts, and is confirmed by the state read.
     expect(history.map((attempt) => attempt.outcome)).toEqual(['success']);
     expect(await h.takeDeadLetters()).toEqual([]);
-    expect(h.logs.some((line) => line.includes('no second request sent'))).toBe(true);
+    expect(h.outcomes.at(-1)).toMatchObject({ status: 'completed', detail: 'the earlier register took effect; no second request sent' });
   });
 
   it('never treats a failed state read as "not registered"', async () => {
     h.simulator.inject(NUMBER, { type: 'apply_then_hang' });
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'unknown-state' });
     await h.source.pollOnce();
-    // The token stops working: the state read fails.
-    await h.clients.secretsManager.send(
-      new PutSecretValueCommand({ SecretId: h.stack.tokenSecretId, SecretString: 'revoked' }),
-    );
-    h.clock.advance(10 * MINUTE_MS); // past the secret cache
+    // The state read fails twice: an HTTP 500, then an answer without the status field.
+    h.simulator.injectRead(NUMBER, { type: 'http500' }, { type: 'missing_fields', fields: ['status'] });
 
-    await h.source.releaseFailed();
-    const second = await h.source.pollOnce();
+    for (const _ of [1, 2]) {
+      h.clock.advance(10 * MINUTE_MS);
+      await h.source.releaseFailed();
+      const again = await h.source.pollOnce();
+      expect(again.failed).toHaveLength(1);
+    }
 
-    expect(second.failed).toHaveLength(1);
     expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
+    expect(h.outcomes.slice(-2).map((outcome) => outcome.status)).toEqual(['retry', 'retry']);
   });
 
   it('redelivers a 133015 (deletion in progress) no sooner than 5 minutes', async () => {
@@ -122,10 +124,9 @@ describe('error policy against the simulator', () => {
 
     expect(first.failed).toHaveLength(1);
     expect(immediately.Messages ?? []).toEqual([]);
-    const outcome = h.logs.find((line) => line.includes('"outcome": "retry"') || line.includes('"outcome":"retry"'));
-    expect(outcome).toBeDefined();
-    const retryAfter = Number(/"retryAfterSeconds": ?(\d+)/.exec(outcome!)?.[1]);
-    expect(retryAfter).toBeGreaterThanOrEqual(300);
+    const outcome = h.outcomes.at(-1);
+    expect(outcome?.status).toBe('retry');
+    expect(outcome?.status === 'retry' && outcome.retryAfterSeconds).toBeGreaterThanOrEqual(300);
   });
 
   it('waits for Meta\'s regain time on a throttle (80008)', async () => {
@@ -133,10 +134,18 @@ describe('error policy against the simulator', () => {
     h.simulator.inject(NUMBER, { type: 'graph_error', code: 80008, headers: { 'x-business-use-case-usage': usage } });
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'throttled' });
 
-    await h.source.pollOnce();
+    const started = h.clock.now();
+    const first = await h.source.pollOnce();
 
-    const outcome = h.logs.find((line) => /"outcome": ?"retry"/.test(line));
-    expect(Number(/"retryAfterSeconds": ?(\d+)/.exec(outcome!)?.[1])).toBe(27 * 60);
+    // A throttle spends nothing more: the job waits (carried back to the queue, no failed receive) until Meta's regain time.
+    expect(first.failed).toEqual([]);
+    expect(h.outcomes.at(-1)).toMatchObject({ status: 'wait', until: started + 27 * MINUTE_MS });
+    await h.source.drain();
+    expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
+    h.clock.advance(28 * MINUTE_MS);
+    await h.source.releaseFailed();
+    await h.source.drain();
+    expect(h.simulator.limitedCalls(NUMBER).map((call) => call.answeredWith)).toEqual(['error 80008', 'registered']);
   });
 
   it('holds every job while Meta throttles the app, so no attempt is spent on refusals', async () => {
@@ -155,15 +164,16 @@ describe('error policy against the simulator', () => {
     await h.source.releaseFailed();
     await h.source.drain();
 
-    // Assess
-    expect(during.failed).toHaveLength(1);
+    // Assess: the job during the throttle waited without a failed receive, then registered with one request.
+    expect(during.failed).toEqual([]);
+    expect(h.outcomes.find((outcome) => outcome.jobKey === 'during-throttle')).toMatchObject({ status: 'wait' });
     expect(h.simulator.limitedCalls('15550002222')).toHaveLength(1);
     expect(h.simulator.number('15550002222')!.registered).toBe(true);
-    expect(h.logs.some((line) => line.includes('Meta throttles the app until'))).toBe(true);
+    expect(h.outcomes.some((outcome) => outcome.detail.includes('Meta throttles the app until'))).toBe(true);
   });
 
-  it('dead-letters a transient failure with its history once MAX_DELIVERIES is reached', async () => {
-    h.simulator.inject(NUMBER, { type: 'http500' }, { type: 'http500' }, { type: 'http500' }, { type: 'http500' }, { type: 'http500' }, { type: 'http500' });
+  it('dead-letters an endless 5xx after the transient budget (3 requests), not after 6 deliveries', async () => {
+    h.simulator.inject(NUMBER, ...Array.from({ length: 8 }, () => ({ type: 'http500' as const })));
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'flaky' });
 
     for (let delivery = 0; delivery < 6; delivery++) {
@@ -173,20 +183,33 @@ describe('error policy against the simulator', () => {
     }
 
     const [envelope] = await h.takeDeadLetters();
-    expect(envelope).toMatchObject({ category: 'retries_exhausted', receiveCount: 6 });
-    expect(envelope!.attempts.length).toBe(h.simulator.limitedCalls(NUMBER).length);
+    expect(envelope).toMatchObject({ category: 'retries_exhausted', receiveCount: 3 });
+    expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(3);
+    expect(envelope!.attempts.length).toBe(3);
     expect(envelope!.attempts.every((attempt) => attempt.outcome === 'unknown')).toBe(true);
   });
 
-  it('dead-letters 133006 as needs_verification with the steps to take', async () => {
+  it('sends no register when the pre-flight read shows the verification EXPIRED, and holds the number', async () => {
     h.simulator.addNumber(NUMBER, { pin: PIN, codeVerificationStatus: 'EXPIRED' });
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'stale-verification' });
 
     await h.source.drain();
 
+    expect(h.simulator.limitedCalls(NUMBER)).toEqual([]);
     const [envelope] = await h.takeDeadLetters();
-    expect(envelope).toMatchObject({ category: 'needs_verification', graphError: { code: 133006 } });
+    expect(envelope).toMatchObject({ category: 'needs_verification', hold: { cause: 'needs_verification' } });
     expect(envelope!.hint).toMatch(/request_code.*verify_code/);
+    expect((await h.worker.deps.ledger.number(NUMBER)).hold?.cause).toBe('needs_verification');
+  });
+
+  it('dead-letters a 133006 answered to a register as needs_verification, with the code', async () => {
+    h.simulator.inject(NUMBER, { type: 'graph_error', code: 133006 });
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'verification-race' });
+
+    await h.source.drain();
+
+    const [envelope] = await h.takeDeadLetters();
+    expect(envelope).toMatchObject({ category: 'needs_verification', graphError: { code: 133006 }, hold: { cause: 'needs_verification', code: 133006 } });
   });
 
   it('repairs a 133000 by deregistering and registering again', async () => {

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, vi } from 'vitest';
 import { createWorker, type Worker, type WorkerOverrides } from '../../functions/register-worker/worker.ts';
 import { createAwsClients, type AwsClients } from '../../shared/aws-clients.ts';
+import type { JobOutcome } from '../../shared/domain/run-job.ts';
 import { ManualClock } from '../../shared/clock.ts';
 import { loadConfig, type WorkerConfig } from '../../shared/config.ts';
 import { deadLetterEnvelopeV1Schema, type DeadLetterEnvelopeV1 } from '../../shared/jobs/dlq-envelope.v1.ts';
@@ -27,6 +28,8 @@ export interface WorkerHarness {
   source: SqsEventSource;
   /** Everything the logger printed, for secret scans. */
   logs: string[];
+  /** Every delivery's outcome, from the worker's outcome hook (never parsed from logs). */
+  outcomes: JobOutcome[];
   /** Every PIN stored through `storePin`, for secret scans. */
   storedPins: string[];
   storePin(phoneNumberId: string, pin: string): Promise<void>;
@@ -59,13 +62,15 @@ export async function createWorkerHarness(
     ...options.env,
   });
   const logs: string[] = [];
+  const outcomes: JobOutcome[] = [];
   const storedPins: string[] = [];
   for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
       logs.push(args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' '));
     });
   }
-  const build = (overrides: WorkerOverrides = {}) => createWorker(config, { clock, clients, ...options.overrides, ...overrides });
+  const build = (overrides: WorkerOverrides = {}) =>
+    createWorker(config, { clock, clients, onOutcome: (outcome) => outcomes.push(outcome), ...options.overrides, ...overrides });
   const worker = build();
   const source = new SqsEventSource(clients.sqs, stack.jobQueueUrl, worker.handleBatch);
   return {
@@ -77,6 +82,7 @@ export async function createWorkerHarness(
     worker,
     source,
     logs,
+    outcomes,
     storedPins,
     async storePin(phoneNumberId, pin) {
       storedPins.push(pin);
