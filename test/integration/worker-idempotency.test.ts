@@ -1,5 +1,6 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { MINUTE_MS } from '../../shared/clock.ts';
 import { REDRIVE_GENERATION_ATTRIBUTE } from '../../shared/jobs/dlq-envelope.v1.ts';
 import { SqsEventSource } from '../../tools/sqs-event-source.ts';
 import { useWorkerHarness } from '../support/worker-harness.ts';
@@ -33,20 +34,21 @@ describe('idempotency: one job, one request', () => {
 
     expect(second.batchItemFailures).toEqual([]);
     expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
-    expect(h.logs.some((line) => /"outcome": ?"duplicate"/.test(line))).toBe(true);
+    expect(h.outcomes.map((outcome) => outcome.status)).toEqual(['completed', 'duplicate']);
   });
 
   it('makes one call when the same job is delivered twice concurrently to two instances', async () => {
     const [a, b] = [h.anotherWorker(), h.anotherWorker()];
-    for (const worker of [a, b]) worker.retries.delay = async () => undefined;
+    for (const worker of [a, b]) worker.queue.delay = async () => undefined;
 
-    const responses = await Promise.all([a.handleBatch({ Records: [record('m-1', job)] }), b.handleBatch({ Records: [record('m-2', job)] })]);
-    const failed = responses.flatMap((response) => response.batchItemFailures.map((failure) => failure.itemIdentifier));
-    // The loser comes back later and finds the job done.
-    const retried = await h.worker.handleBatch({ Records: failed.map((id) => record(id, job, { attributes: { ...record(id, job).attributes, ApproximateReceiveCount: '2' } })) });
+    await Promise.all([a.handleBatch({ Records: [record('m-1', job)] }), b.handleBatch({ Records: [record('m-2', job)] })]);
+    // The loser waited for the winner's lease (carried back to the queue); it comes back and finds the job done.
+    h.clock.advance(16 * MINUTE_MS);
+    await h.source.drain();
 
     expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
-    expect(retried.batchItemFailures).toEqual([]);
+    expect(h.outcomes.filter((outcome) => outcome.status === 'completed')).toHaveLength(1);
+    expect(h.outcomes.at(-1)?.status).toBe('duplicate');
   });
 
   it('makes one call when the same job appears twice in one batch', async () => {
@@ -58,23 +60,31 @@ describe('idempotency: one job, one request', () => {
     expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
   });
 
-  it('does not repeat a dead-lettered job on redelivery, but runs it again when redriven', async () => {
+  it('does not repeat a dead-lettered job on redelivery; a redrive runs it again once a new PIN version lifts the hold', async () => {
     h.simulator.inject(NUMBER, { type: 'graph_error', code: 133005 });
     await h.worker.handleBatch({ Records: [record('m-1', job)] });
     await h.worker.handleBatch({ Records: [record('m-1', job, { attributes: { ...record('m-1', job).attributes, ApproximateReceiveCount: '2' } })] });
     const callsBeforeRedrive = h.simulator.limitedCalls(NUMBER).length;
+    const generation = (n: number) => ({ messageAttributes: { [REDRIVE_GENERATION_ATTRIBUTE]: { dataType: 'Number', stringValue: String(n) } } });
 
-    const redriven = record('m-3', job, { messageAttributes: { [REDRIVE_GENERATION_ATTRIBUTE]: { dataType: 'Number', stringValue: '1' } } });
-    await h.worker.handleBatch({ Records: [redriven] });
-    await h.worker.handleBatch({ Records: [{ ...redriven, messageId: 'm-4' }] });
+    // A redrive with the refused PIN still stored sends nothing: the number is held.
+    await h.worker.handleBatch({ Records: [record('m-3', job, generation(1))] });
+    const callsWhileHeld = h.simulator.limitedCalls(NUMBER).length;
+    await h.storePin(NUMBER, PIN); // a new version of the PIN secret
+    await h.worker.handleBatch({ Records: [record('m-4', job, generation(2))] });
+    await h.worker.handleBatch({ Records: [record('m-5', job, generation(2))] });
 
     expect(callsBeforeRedrive).toBe(1);
+    expect(callsWhileHeld).toBe(1);
+    expect(h.outcomes.map((outcome) => outcome.status === 'dead_lettered' ? outcome.category : outcome.status)).toEqual([
+      'pin_rejected', 'duplicate', 'pin_rejected', 'completed', 'duplicate',
+    ]);
     expect(h.simulator.limitedCalls(NUMBER).map((call) => call.answeredWith)).toEqual(['error 133005', 'registered']);
   });
 
   it('keeps jobs for one number in order: after a failure, later jobs of the group wait behind it', async () => {
     h.simulator.inject(NUMBER, { type: 'http500' });
-    for (const worker of [h.worker]) worker.retries.delay = async () => undefined;
+    for (const worker of [h.worker]) worker.queue.delay = async () => undefined;
     const other = '15550001111';
     h.simulator.addNumber(other, { pin: PIN });
     await h.storePin(other, PIN);
@@ -96,16 +106,17 @@ describe('idempotency: one job, one request', () => {
 describe('the Lambda deadline', () => {
   const h = useWorkerHarness(NUMBER, PIN);
 
-  it('hands jobs back unstarted when the invocation has less time left than a job can take', async () => {
+  it('hands jobs back unstarted when the invocation has less time left than a request can take', async () => {
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'late' });
     const short = new SqsEventSource(h.clients.sqs, h.stack.jobQueueUrl, (event) =>
-      h.worker.handleBatch(event, { getRemainingTimeInMillis: () => h.worker.worstCaseJobMs - 1 }),
+      h.worker.handleBatch(event, { getRemainingTimeInMillis: () => h.worker.deps.worstCaseRequestMs - 1 }),
     );
 
     const first = await short.pollOnce();
-    const second = await h.source.pollOnce(); // handed back with no delay: the next poll gets it
+    const second = await h.source.pollOnce(); // carried back as a fresh message: the next poll gets it, receive count 1
 
-    expect(first.failed).toHaveLength(1);
+    expect(first.failed).toEqual([]);
+    expect(h.outcomes).toEqual([expect.objectContaining({ status: 'completed' })]);
     expect(second).toMatchObject({ received: 1, failed: [] });
     expect(h.simulator.limitedCalls(NUMBER)).toHaveLength(1);
     expect(await h.worker.deps.ledger.history(NUMBER)).toHaveLength(1);
@@ -120,8 +131,8 @@ describe('requests that would repeat what already took effect', () => {
 
     await h.source.drain();
 
-    expect(h.simulator.calls.map((call) => call.operation)).toEqual(['register', 'read_state', 'read_state']);
-    expect(h.logs.filter((line) => line.includes('already registered'))).toHaveLength(2);
+    expect(h.simulator.calls.map((call) => call.operation)).toEqual(['read_state', 'register', 'read_state', 'read_state']);
+    expect(h.outcomes.filter((outcome) => outcome.detail.includes('already registered'))).toHaveLength(2);
   });
 
   it('still re-registers after a name change, and registers when the state shows the number is not connected', async () => {
@@ -132,6 +143,6 @@ describe('requests that would repeat what already took effect', () => {
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, reason: 'account_creation', idempotencyKey: 'onboard-again' });
     await h.source.drain();
 
-    expect(h.simulator.calls.map((call) => call.operation)).toEqual(['register', 'register', 'read_state', 'register']);
+    expect(h.simulator.calls.map((call) => call.operation)).toEqual(['read_state', 'register', 'read_state', 'register', 'read_state', 'register']);
   });
 });

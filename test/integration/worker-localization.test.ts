@@ -73,7 +73,7 @@ describe('set_localization (deregister, then register with the new region)', () 
     expect(h.simulator.number(NUMBER)!.registered).toBe(true);
     const [envelope] = await h.takeDeadLetters();
     expect(envelope).toMatchObject({ jobKey: 'no-room', category: 'rate_limited' });
-    expect(envelope!.reason).toContain('needs room for the register');
+    expect(envelope!.reason).toContain('9 of 10 slots taken; deregister + register needed');
   });
 });
 
@@ -104,6 +104,7 @@ describe('set_localization checks the number before deregistering', () => {
   });
 
   it('spends nothing on a number Meta does not know', async () => {
+    await h.storePin('999000', PIN);
     await h.enqueue({ action: 'set_localization', phoneNumberId: '999000', dataLocalizationRegion: 'CH', idempotencyKey: 'unknown-number' });
 
     await h.source.drain();
@@ -111,6 +112,7 @@ describe('set_localization checks the number before deregistering', () => {
     expect(h.simulator.limitedCalls()).toEqual([]);
     const [envelope] = await h.takeDeadLetters();
     expect(envelope).toMatchObject({ category: 'permanent_error', jobKey: 'unknown-number' });
-    expect(envelope!.reason).toContain('does not know phone number id 999000');
+    expect(envelope!.reason).toContain('Meta does not know the phone number id');
+    expect(envelope!.graphError).toMatchObject({ code: 100 });
   });
 });
