@@ -7,9 +7,9 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { worstCaseRequestMs, type WorkerConfig } from '../../shared/config.ts';
 import { budgetPolicyFromConfig } from '../../shared/domain/budget.ts';
 import { processFifoBatch } from '../../shared/domain/fifo-batch.ts';
-import { runJob, type JobDelivery, type JobDeps, type JobOutcome } from '../../shared/domain/run-job.ts';
+import { runJob, UnrecordedAnswerError, type JobDelivery, type JobDeps, type JobOutcome, type UnrecordedAnswer } from '../../shared/domain/run-job.ts';
 import { HttpGraphClient } from '../../shared/graph/http-graph-client.ts';
-import { NOT_BEFORE_ATTRIBUTE, REDRIVE_GENERATION_ATTRIBUTE } from '../../shared/jobs/dlq-envelope.v1.ts';
+import { ANSWER_ATTRIBUTE, NOT_BEFORE_ATTRIBUTE, REDRIVE_GENERATION_ATTRIBUTE } from '../../shared/jobs/dlq-envelope.v1.ts';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
 import { createLogger, createMetrics, logJobOutcome, recordJobMetrics } from '../../shared/observability.ts';
 import type { DeadLetterSink, JobQueue } from '../../shared/queue/port.ts';
@@ -102,7 +102,9 @@ function orderedId(): string {
 export function toDelivery(record: SQSRecord): JobDelivery & { notBefore?: number } {
   const generation = Number(record.messageAttributes?.[REDRIVE_GENERATION_ATTRIBUTE]?.stringValue ?? 0);
   const notBefore = Number(record.messageAttributes?.[NOT_BEFORE_ATTRIBUTE]?.stringValue);
+  const answer = parseAnswer(record.messageAttributes?.[ANSWER_ATTRIBUTE]?.stringValue);
   return {
+    ...(answer ? { answer } : {}),
     body: record.body,
     messageId: record.messageId,
     receiveCount: Math.max(1, Number(record.attributes.ApproximateReceiveCount) || 1),
@@ -125,9 +127,19 @@ async function handleBatch(
   const records = event.Records.map((record) => ({ record, messageId: record.messageId, groupId: record.attributes.MessageGroupId ?? record.messageId }));
 
   /** Sends the job back as a fresh message (a wait); if that fails, hides this one instead (the receive then counts). */
-  const carry = async (record: SQSRecord, delivery: ReturnType<typeof toDelivery>, notBefore: number, jobKey: string): Promise<'done' | 'failed'> => {
+  const carry = async (record: SQSRecord, delivery: ReturnType<typeof toDelivery>, notBefore: number, jobKey: string, unrecorded?: UnrecordedAnswer): Promise<'done' | 'failed'> => {
+    // A copy keeps an answer its original carried, until a delivery records it.
+    const answer = unrecorded ?? delivery.answer;
     try {
-      await queue.carry({ body: record.body, groupId: record.attributes.MessageGroupId ?? delivery.messageId, jobKey, generation: delivery.redriveGeneration, notBefore, carryId: `${delivery.messageId}#${delivery.receiveCount}` });
+      await queue.carry({
+        body: record.body,
+        groupId: record.attributes.MessageGroupId ?? delivery.messageId,
+        jobKey,
+        generation: delivery.redriveGeneration,
+        notBefore,
+        carryId: `${delivery.messageId}#${delivery.receiveCount}`,
+        ...(answer ? { answer: JSON.stringify(answer) } : {}),
+      });
       return 'done';
     } catch (error) {
       logger.warn('could not carry a waiting job; it returns after a visibility delay', { messageId: delivery.messageId, error: describeError(error) });
@@ -160,6 +172,8 @@ async function handleBatch(
       // Infrastructure failed (DynamoDB, SQS, Secrets Manager): SQS redelivers after the visibility timeout.
       logger.error('job failed; it will be redelivered', { messageId: record.messageId, receiveCount: delivery.receiveCount, error: describeError(error) });
       worker.metrics.addMetric('InfrastructureFailure', MetricUnit.Count, 1);
+      // Meta's answer must survive: the copy records it first, so a refusal is never sent again.
+      if (error instanceof UnrecordedAnswerError) return carry(record, delivery, deps.clock.now(), delivery.messageId, error.answer);
       return 'failed';
     }
   });
@@ -177,6 +191,17 @@ async function handleBatch(
   }
   recordJobMetrics(worker.metrics, outcomes);
   return { batchItemFailures: failedIds.filter((id) => !carried.has(id)).map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/** A carried answer, if the attribute holds one; anything unreadable is ignored (the job then reads the state). */
+function parseAnswer(raw: string | undefined): UnrecordedAnswer | undefined {
+  if (!raw) return undefined;
+  try {
+    const parsed = JSON.parse(raw) as UnrecordedAnswer;
+    return typeof parsed?.attempt?.attemptId === 'string' && typeof parsed.result?.kind === 'string' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Error name and message only: never the SDK request, which may carry a secret. */

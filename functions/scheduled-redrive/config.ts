@@ -8,6 +8,12 @@ import { parseEnv } from '../../shared/config.ts';
 export const scheduledRedriveConfigSchema = z.object({
   JOB_QUEUE_URL: z.url({ error: 'is required (an SQS queue URL)' }),
   DEAD_LETTER_QUEUE_URL: z.url({ error: 'is required (an SQS queue URL)' }),
+  /** The attempt ledger: held dead letters go back once their hold or gate is gone from it. */
+  LEDGER_TABLE_NAME: z.string({ error: 'is required' }).min(1, 'is required'),
+  /** The token secret: a token_rejected dead letter goes back once a new version is current (DescribeSecret only). */
+  TOKEN_SECRET_ID: z.string({ error: 'is required' }).min(1, 'is required'),
+  /** PIN secrets are PIN_SECRET_PREFIX + phoneNumberId: a PIN hold lifts once a new version is current. */
+  PIN_SECRET_PREFIX: z.string({ error: 'is required' }).min(1, 'is required'),
   /** Long-poll wait per DLQ receive: SQS short polls can miss messages. Tests against moto set 0. */
   DLQ_SCAN_WAIT_SECONDS: z.coerce.number().int().min(0).max(20).default(1),
 });

@@ -1,14 +1,20 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { createAwsClients } from '../../shared/aws-clients.ts';
 import { systemClock } from '../../shared/clock.ts';
+import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
+import { AwsHoldProbe } from '../../shared/ops/aws-hold-probe.ts';
 import { redriveDeadLetters, type RedriveReport } from '../../shared/ops/redrive.ts';
 import { loadScheduledRedriveConfig } from './config.ts';
 
 const config = loadScheduledRedriveConfig(process.env);
-const sqs = new SQSClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 25_000 } });
+const clients = createAwsClients();
+const holds = new AwsHoldProbe(new DynamoDbAttemptLedger(clients.dynamodb, config.LEDGER_TABLE_NAME), clients.secretsManager, {
+  tokenSecretId: config.TOKEN_SECRET_ID,
+  pinSecretPrefix: config.PIN_SECRET_PREFIX,
+});
 const logger = new Logger({ serviceName: 'wa-registrar', persistentKeys: { component: 'scheduled-redrive' } });
 
 /** Leaves this much of the invocation for releasing held messages and logging. */
@@ -25,18 +31,20 @@ export interface ScheduledRedriveSummary {
 
 /**
  * EventBridge (every 15 min) → `dlq redrive --eligible`: rate-limited dead-letters go back to the job queue once
- * their window has reopened. Failures are logged and then thrown, so the invocation counts as failed for alarms;
- * EventBridge's retry is safe because a re-sent job has the same deduplication id and generation.
+ * their window has reopened, held ones (PIN, token, verification) once their hold is lifted. Failures are logged and
+ * then thrown, so the invocation counts as failed for alarms; EventBridge's retry is safe because a re-sent job has
+ * the same deduplication id and generation.
  */
 export const handler = middy(async (_event: unknown, context: Context): Promise<ScheduledRedriveSummary> => {
   const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000;
   const report: RedriveReport = await redriveDeadLetters(
     {
-      sqs,
+      sqs: clients.sqs,
       jobQueueUrl: config.JOB_QUEUE_URL,
       deadLetterQueueUrl: config.DEAD_LETTER_QUEUE_URL,
       clock: systemClock,
       scan: { visibilityTimeoutSeconds: 120, waitTimeSeconds: config.DLQ_SCAN_WAIT_SECONDS },
+      holds,
     },
     { mode: { kind: 'eligible' }, deadline: Date.now() + Math.max(1_000, remaining - SAFETY_MS) },
   );
@@ -49,7 +57,7 @@ export const handler = middy(async (_event: unknown, context: Context): Promise<
   };
   logger.info('scheduled redrive finished', {
     ...summary,
-    redrivenJobs: report.redriven.map(({ messageId, phoneNumberId, jobKey, generation }) => ({ messageId, phoneNumberId, jobKey, generation })),
+    redrivenJobs: report.redriven.map(({ messageId, phoneNumberId, jobKey, generation, holdLifted }) => ({ messageId, phoneNumberId, jobKey, generation, ...(holdLifted ? { holdLifted } : {}) })),
   });
   for (const problem of report.releaseProblems) logger.warn('could not release a dead-letter; it reappears after its timeout', { problem });
   if (report.failed.length > 0) {

@@ -219,7 +219,11 @@ function reserve(input: DecideInput, current: JobRecord, number: NumberRecord, o
   const pinVersion = operation === 'register' && secrets.pin?.kind === 'found' ? secrets.pin.version : undefined;
   const tokenVersion = secrets.token.kind === 'found' ? secrets.token.version : undefined;
   const reserved = number.reserved.filter((slot) => slot.jobKey !== input.jobKey && slot.until > now);
-  if (needs.length === 2) reserved.push({ jobKey: input.jobKey, operation: 'register', at: now, until: now + policy.budget.windowMs });
+  // A saga keeps a register slot from its deregister until its register succeeds: a retry of a failed register
+  // must never find the slot taken by another job while the number is offline.
+  const offline = operation === 'register' && current.progress.deregisterDone === true;
+  const roomForRetry = evaluateBudget(number, ['register', 'register'], now, policy.budget, input.jobKey).allowed;
+  if (needs.length === 2 || (offline && roomForRetry)) reserved.push({ jobKey: input.jobKey, operation: 'register', at: now, until: now + policy.budget.windowMs });
   const nextNumber: NumberRecord = {
     ...number,
     spent: [...pruneSpent(number.spent, now, policy.budget), { at: now, operation }],

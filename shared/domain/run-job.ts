@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import type { GraphClient } from '../graph/port.ts';
+import type { GraphCallResult, GraphClient } from '../graph/port.ts';
 import type { DeadLetterCategory, DeadLetterEnvelopeV1 } from '../jobs/dlq-envelope.v1.ts';
 import { parseJob, type JobV1 } from '../jobs/job.v1.ts';
 import type { AttemptLedger, AttemptRecord, LedgerChanges, LedgerSnapshot } from '../ledger/port.ts';
@@ -9,12 +9,34 @@ import type { LimitedOperation } from './budget.ts';
 import { decide, type Step } from './decide.ts';
 import { buildEnvelope } from './envelope.ts';
 import { interpret, interpretRead, type ReadInterpretation } from './interpret.ts';
-import { decisionFor, iso, jobHashOf, type DecideInput, type JobDelivery, type JobPolicy } from './job-context.ts';
+import { decisionFor, iso, jobHashOf, type DecideInput, type JobDelivery as BaseDelivery, type JobPolicy } from './job-context.ts';
 import { redactedRawBody } from './redaction.ts';
 import { settle } from './settle.ts';
 import { finished, releaseReservation } from './steps.ts';
 
-export type { JobDelivery, JobPolicy };
+export type { JobPolicy };
+
+/** A Graph answer the ledger did not take (it failed past its retries). Holds no secret: versions and codes only. */
+export interface UnrecordedAnswer {
+  attempt: AttemptRecord;
+  result: GraphCallResult;
+}
+
+/** One SQS delivery of a job; a carried answer is recorded before anything else. */
+export type JobDelivery = BaseDelivery & { answer?: UnrecordedAnswer };
+
+/**
+ * Meta answered, but the answer could not be written. The batch layer carries it on a fresh copy of the job, so the
+ * redelivery records it (a refusal stays a refusal) instead of asking Meta again.
+ */
+export class UnrecordedAnswerError extends Error {
+  override readonly name = 'UnrecordedAnswerError';
+  readonly answer: UnrecordedAnswer;
+  constructor(answer: UnrecordedAnswer, cause: unknown) {
+    super(`Meta answered the ${answer.attempt.operation} but the ledger did not take the answer`, { cause });
+    this.answer = answer;
+  }
+}
 
 /** Everything `runJob` talks to. Domain code reaches the world only through these ports. */
 export interface JobDeps {
@@ -117,6 +139,10 @@ class JobRun {
     const { secrets } = this.#deps;
     this.#token = await secrets.accessToken();
     if (this.#job.action !== 'deregister') this.#pin = await secrets.pin(this.#job.phoneNumberId);
+    if (this.#delivery.answer) {
+      const outcome = await this.#recordCarried(this.#delivery.answer);
+      if (outcome) return outcome;
+    }
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const snapshot = await this.#deps.ledger.read(this.#job.phoneNumberId, this.#jobKey);
       const input = this.#input(snapshot);
@@ -207,12 +233,22 @@ class JobRun {
       ...(error?.fbtraceId ? { fbtraceId: error.fbtraceId } : {}),
       durationMs: result.durationMs,
     });
-    const answer = interpret(step.operation, result) as Exclude<ReturnType<typeof interpret>, { kind: 'state' }>;
     const timed = { ...attempt, durationMs: result.durationMs };
-    // The answer must reach the ledger: re-read and re-apply on conflict, retry on failure.
+    try {
+      return await this.#record(timed, result);
+    } catch (error) {
+      // Meta answered but the ledger would not take it: the batch layer carries the answer on the message.
+      throw new UnrecordedAnswerError({ attempt: timed, result }, error);
+    }
+  }
+
+  /** Writes a request's answer to the ledger (re-read and re-applied on conflict) and says how the delivery goes on. */
+  async #record(attempt: AttemptRecord, result: GraphCallResult): Promise<JobOutcome | undefined> {
+    const deps = this.#deps;
+    const answer = interpret(attempt.operation, result) as Exclude<ReturnType<typeof interpret>, { kind: 'state' }>;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const snapshot = await this.#withRetries(() => deps.ledger.read(this.#job.phoneNumberId, this.#jobKey));
-      const settled = settle({ job: this.#job, jobKey: this.#jobKey, now: deps.clock.now(), policy: deps.policy }, snapshot, timed, answer);
+      const settled = settle({ job: this.#job, jobKey: this.#jobKey, now: deps.clock.now(), policy: deps.policy }, snapshot, attempt, answer);
       if (settled.evict) deps.secrets.evict(settled.evict);
       if ((await this.#commit(settled.changes)) === 'conflict') continue;
       const next = settled.next;
@@ -222,6 +258,14 @@ class JobRun {
       return this.#outcome({ status: 'wait', until: next.until, detail: next.detail });
     }
     throw new Error('the ledger kept changing while recording a Graph answer');
+  }
+
+  /** A carried answer (see UnrecordedAnswerError) is written before anything else is decided. */
+  async #recordCarried(carried: UnrecordedAnswer): Promise<JobOutcome | undefined> {
+    const snapshot = await this.#deps.ledger.read(this.#job.phoneNumberId, this.#jobKey);
+    const last = snapshot.job?.lastAttempt;
+    if (last?.attemptId !== carried.attempt.attemptId || last.outcome !== 'pending') return undefined;
+    return this.#record(carried.attempt, carried.result);
   }
 
   /** Stores the decision (unless stored), sends the envelope, then marks the job dead-lettered. */

@@ -114,3 +114,6 @@ export const REDRIVE_GENERATION_ATTRIBUTE = 'waRegistrarRedriveGeneration';
 
 /** SQS message attribute on a carried job: epoch ms before which the worker only hides it again. */
 export const NOT_BEFORE_ATTRIBUTE = 'waRegistrarNotBefore';
+
+/** SQS message attribute on a carried job: a Graph answer the ledger did not take, recorded before anything else. */
+export const ANSWER_ATTRIBUTE = 'waRegistrarAnswer';

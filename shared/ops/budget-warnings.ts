@@ -1,8 +1,8 @@
-import { scopeFor, type BudgetPolicy, type BudgetScope } from '../domain/budget.ts';
+import { evaluateBudget, scopeFor, type BudgetPolicy, type BudgetScope, type LimitedOperation } from '../domain/budget.ts';
 import type { JobV1 } from '../jobs/job.v1.ts';
 import type { AttemptLedger } from '../ledger/port.ts';
 import { formatRelative, formatTime } from './format.ts';
-import { blockingScope, readStatus } from './status.ts';
+import { scopesFor } from './status.ts';
 
 /** A number whose jobs cannot all run now; the worker will dead-letter them as rate_limited (no attempt spent). */
 export interface BudgetWarning {
@@ -16,21 +16,26 @@ export interface BudgetWarning {
   message: string;
 }
 
-/** Requests each job may need, per counter: set_localization is a deregister and a register. */
+/** The requests a job may make: set_localization is a deregister and a register. */
+export function operationsOf(job: Pick<JobV1, 'action'>): LimitedOperation[] {
+  if (job.action === 'set_localization') return ['deregister', 'register'];
+  return [job.action];
+}
+
+/** Requests each job may need, per counter. */
 export function requestsNeeded(job: Pick<JobV1, 'action'>, policy: Pick<BudgetPolicy, 'shared'>): Partial<Record<BudgetScope, number>> {
   const needs: Partial<Record<BudgetScope, number>> = {};
-  const add = (operation: 'register' | 'deregister') => {
+  for (const operation of operationsOf(job)) {
     const scope = scopeFor(operation, policy);
     needs[scope] = (needs[scope] ?? 0) + 1;
-  };
-  if (job.action === 'register' || job.action === 'set_localization') add('register');
-  if (job.action === 'deregister' || job.action === 'set_localization') add('deregister');
+  }
   return needs;
 }
 
 /**
- * Reads the ledger of every number the jobs touch (a few at a time) and warns where the jobs together need more
- * requests than are left, or Meta blocked the number. Warnings only: the worker refuses such jobs itself.
+ * Reads the number item of every number the jobs touch (a few at a time) and warns where the jobs together need
+ * more requests than are left (window + margin, reservations of jobs in progress), or Meta blocked the number.
+ * Warnings only: the worker refuses such jobs itself, with the same budget functions.
  */
 export async function budgetWarnings(
   ledger: AttemptLedger,
@@ -39,14 +44,8 @@ export async function budgetWarnings(
   now: number,
   concurrency = 16,
 ): Promise<BudgetWarning[]> {
-  const perNumber = new Map<string, Partial<Record<BudgetScope, number>>>();
-  for (const job of jobs) {
-    const needs = perNumber.get(job.phoneNumberId) ?? {};
-    for (const [scope, count] of Object.entries(requestsNeeded(job, policy)) as Array<[BudgetScope, number]>) {
-      needs[scope] = (needs[scope] ?? 0) + count;
-    }
-    perNumber.set(job.phoneNumberId, needs);
-  }
+  const perNumber = new Map<string, LimitedOperation[]>();
+  for (const job of jobs) perNumber.set(job.phoneNumberId, [...(perNumber.get(job.phoneNumberId) ?? []), ...operationsOf(job)]);
   const entries = [...perNumber.entries()];
   const warnings: Array<BudgetWarning | undefined> = new Array(entries.length);
   let next = 0;
@@ -54,25 +53,31 @@ export async function budgetWarnings(
     while (next < entries.length) {
       const index = next++;
       const [phoneNumberId, needs] = entries[index]!;
-      const view = await readStatus(ledger, phoneNumberId, policy, now);
-      const blocking = blockingScope(view, needs);
-      if (!blocking) continue;
-      const { scope, needed, until } = blocking;
-      const when = until === undefined ? '' : ` until ${formatTime(until)} (${formatRelative(until, now)})`;
-      const what = scope.scope === 'all' ? 'register/deregister' : scope.scope;
-      const message = scope.blockedUntil
-        ? `number ${phoneNumberId} is blocked by Meta for ${what}${when}; its jobs will be dead-lettered as rate_limited and redriven after that`
-        : `number ${phoneNumberId} has ${scope.left} of ${scope.limit} ${what} slots left and these jobs need ${needed}; ` +
-          `the rest wait${when} (dead-lettered as rate_limited, then redriven)`;
-      warnings[index] = {
-        phoneNumberId,
-        scope: scope.scope,
-        why: scope.blockedUntil ? 'blocked' : 'window_full',
-        needed,
-        left: scope.left,
-        ...(until === undefined ? {} : { reopensAt: new Date(until).toISOString() }),
-        message,
-      };
+      const number = await ledger.number(phoneNumberId);
+      for (const scope of scopesFor(policy)) {
+        const wanted = needs.filter((operation) => scopeFor(operation, policy) === scope);
+        if (wanted.length === 0) continue;
+        const verdict = evaluateBudget(number, wanted, now, policy);
+        if (verdict.allowed) continue;
+        const left = Math.max(0, policy.limit - verdict.used);
+        const when = ` until ${formatTime(verdict.until)} (${formatRelative(verdict.until, now)})`;
+        const what = scope === 'all' ? 'register/deregister' : scope;
+        const message =
+          verdict.why === 'blocked'
+            ? `number ${phoneNumberId} is blocked by Meta for ${what}${when}; its jobs will be dead-lettered as rate_limited and redriven after that`
+            : `number ${phoneNumberId} has ${left} of ${policy.limit} ${what} slots left and these jobs need ${wanted.length}; ` +
+              `the rest wait${when} (dead-lettered as rate_limited, then redriven)`;
+        warnings[index] = {
+          phoneNumberId,
+          scope,
+          why: verdict.why,
+          needed: wanted.length,
+          left,
+          reopensAt: new Date(verdict.until).toISOString(),
+          message,
+        };
+        break;
+      }
     }
   });
   await Promise.all(workers);

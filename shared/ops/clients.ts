@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Resources } from './resources.ts';
 
@@ -6,6 +7,8 @@ import type { Resources } from './resources.ts';
 export interface OpsClients {
   sqs: SQSClient;
   dynamodb: DynamoDBClient;
+  /** DescribeSecret only (which version is current): the CLI never reads a secret value. */
+  secretsManager: SecretsManagerClient;
   destroy(): void;
 }
 
@@ -36,12 +39,15 @@ export function createOpsClients(resources: Resources, env: Record<string, strin
   };
   const sqs = new SQSClient(common);
   const dynamodb = new DynamoDBClient(common);
+  const secretsManager = new SecretsManagerClient(common);
   return {
     sqs,
     dynamodb,
+    secretsManager,
     destroy: () => {
       sqs.destroy();
       dynamodb.destroy();
+      secretsManager.destroy();
     },
   };
 }

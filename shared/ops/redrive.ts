@@ -11,16 +11,19 @@ import {
   type ScanOptions,
   type ViewCategory,
 } from './dead-letters.ts';
+import { deadLetterHold, holdVerdict, isHeldCategory, memoizeProbe, type HoldProbe, type HoldVerdict } from './hold-probe.ts';
 
 /**
  * Which dead-letters a redrive sends back.
- * - `eligible`: AUTO_REDRIVE_CATEGORIES (rate_limited) whose `eligibleAt` has passed. The scheduled redrive uses this.
+ * - `eligible`: AUTO_REDRIVE_CATEGORIES (rate_limited) whose `eligibleAt` has passed, and HELD_CATEGORIES
+ *   (pin_rejected, pin_locked, token_rejected, needs_verification) whose hold is lifted (see `holdVerdict`), never
+ *   before `eligibleAt`. The scheduled redrive uses this.
  * - `all`: `eligible`, plus the categories where a redrive spends no attempt unless the cause is gone:
  *   `missing_secret` (the worker reads secrets before it reserves a slot) and `retries_exhausted` (transient
  *   failures; the worker reads the number's state before any new request). Still never before `eligibleAt`.
- *   `permanent_error`, `needs_verification` and `max_receives` are redriven only by id, after a person has fixed
- *   the cause, because a redrive before the fix spends an attempt to fail again. `invalid_job` and `unreadable`
- *   carry no job and are never redriven.
+ *   `permanent_error` and `max_receives` are redriven only by id, after a person has fixed the cause, because a
+ *   redrive before the fix spends an attempt to fail again. `invalid_job` and `unreadable` carry no job and are
+ *   never redriven.
  * - `ids`: exactly these messages, whatever their category (except those with no job). A message whose
  *   `eligibleAt` is still ahead is refused unless `force`: the worker would only dead-letter it again.
  */
@@ -31,8 +34,11 @@ export const ALL_MODE_CATEGORIES: readonly ViewCategory[] = [...AUTO_REDRIVE_CAT
 
 export type RedriveDecision = { redrive: true } | { redrive: false; why: string };
 
-/** Whether `mode` redrives this message at `now`. Pure; the CLI's dry run and the real run share it. */
-export function decideRedrive(message: DeadLetter, mode: RedriveMode, now: number): RedriveDecision {
+/**
+ * Whether `mode` redrives this message at `now`. Pure; the CLI's dry run and the real run share it. For a held
+ * category, `hold` is the probe's verdict on its hold; without one (no ledger to ask) the message stays.
+ */
+export function decideRedrive(message: DeadLetter, mode: RedriveMode, now: number, hold?: HoldVerdict): RedriveDecision {
   if (!message.job || !message.jobKey) {
     return {
       redrive: false,
@@ -44,6 +50,11 @@ export function decideRedrive(message: DeadLetter, mode: RedriveMode, now: numbe
   }
   const notYet = message.eligibleAt !== undefined && message.eligibleAt > now;
   const notYetWhy = `not eligible until ${new Date(message.eligibleAt ?? 0).toISOString()}`;
+  if (mode.kind !== 'ids' && isHeldCategory(message.category)) {
+    if (notYet) return { redrive: false, why: notYetWhy };
+    if (!hold) return { redrive: false, why: `${message.category}: the hold was not checked (no ledger table known); redrive by id once it is lifted` };
+    return hold.lifted ? { redrive: true } : { redrive: false, why: `${message.category}: ${hold.why}` };
+  }
   switch (mode.kind) {
     case 'eligible':
       if (!AUTO_REDRIVE_CATEGORIES.includes(message.category as never)) {
@@ -73,6 +84,8 @@ export interface RedriveDeps {
   scan?: ScanOptions;
   /** Replaces the DLQ delete (tests use it to interrupt a redrive between send and delete). */
   deleteDeadLetter?: (message: DeadLetter) => Promise<void>;
+  /** Checks whether held dead letters' holds are lifted; without it held categories stay (except by id). */
+  holds?: HoldProbe;
 }
 
 export interface RedriveOptions {
@@ -94,13 +107,16 @@ export interface RedrivenJob {
   generation: number;
   /** The new job message's id; absent on a dry run. */
   jobMessageId?: string;
+  /** For a held category: what lifted its hold. */
+  holdLifted?: string;
 }
 
 export interface RedriveReport {
   dryRun: boolean;
   redriven: RedrivenJob[];
   skipped: Array<{ messageId: string; phoneNumberId?: string; category: ViewCategory; why: string }>;
-  failed: Array<{ messageId: string; stage: 'send' | 'delete'; error: string }>;
+  /** `check`: the hold could not be checked (ledger or Secrets Manager failed); the message stays. */
+  failed: Array<{ messageId: string; stage: 'check' | 'send' | 'delete'; error: string }>;
   /** Named ids the scan never saw (already gone, or hidden behind their group's head). */
   notFound: string[];
   /** Problems making held messages visible again; they reappear after the scan's short timeout anyway. */
@@ -135,6 +151,12 @@ export async function redriveDeadLetters(deps: RedriveDeps, options: RedriveOpti
   const decided = new Set<string>();
   const wanted = options.mode.kind === 'ids' ? new Set(options.mode.ids) : undefined;
   const pastDeadline = () => options.deadline !== undefined && Date.now() >= options.deadline;
+  const probe = deps.holds ? memoizeProbe(deps.holds) : undefined;
+  const checkHold = async (message: DeadLetter): Promise<HoldVerdict | undefined> => {
+    const hold = options.mode.kind === 'ids' ? undefined : deadLetterHold(message);
+    if (!hold || !probe) return undefined;
+    return holdVerdict(hold, await probe.facts(hold), deps.clock.now());
+  };
 
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const scan = await scanDeadLetters(deps.sqs, deps.deadLetterQueueUrl, {
@@ -152,7 +174,14 @@ export async function redriveDeadLetters(deps: RedriveDeps, options: RedriveOpti
         } else if (options.filter && !matchesFilter(message, options.filter)) {
           continue;
         }
-        const decision = decideRedrive(message, options.mode, deps.clock.now());
+        let hold: HoldVerdict | undefined;
+        try {
+          hold = await checkHold(message);
+        } catch (error) {
+          report.failed.push({ messageId: message.messageId, stage: 'check', error: `could not check its hold: ${(error as Error).message}` });
+          continue;
+        }
+        const decision = decideRedrive(message, options.mode, deps.clock.now(), hold);
         if (!decision.redrive) {
           report.skipped.push({
             messageId: message.messageId,
@@ -169,6 +198,7 @@ export async function redriveDeadLetters(deps: RedriveDeps, options: RedriveOpti
           category: message.category,
           jobKey: message.jobKey!,
           generation: message.redriveGeneration + 1,
+          ...(hold?.lifted ? { holdLifted: hold.how } : {}),
         };
         if (report.dryRun) {
           report.redriven.push(redriven);

@@ -17,6 +17,8 @@ export interface CarriedJob {
   notBefore: number;
   /** Unique per carry: the FIFO deduplication id must not drop the copy as a repeat of the original. */
   carryId: string;
+  /** A Graph answer the ledger did not take, as JSON (codes and secret versions only, never a secret). */
+  answer?: string;
 }
 
 /** Control over job messages, for the batch layer. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { NOT_BEFORE_ATTRIBUTE, REDRIVE_GENERATION_ATTRIBUTE, type DeadLetterEnvelopeV1 } from '../jobs/dlq-envelope.v1.ts';
+import { ANSWER_ATTRIBUTE, NOT_BEFORE_ATTRIBUTE, REDRIVE_GENERATION_ATTRIBUTE, type DeadLetterEnvelopeV1 } from '../jobs/dlq-envelope.v1.ts';
 import type { CarriedJob, DeadLetterSink, JobQueue } from './port.ts';
 
 /** SQS's ceiling on a message's visibility timeout. */
@@ -66,9 +66,10 @@ export class SqsJobQueue implements JobQueue {
 }
 
 /** The message attributes of a carried job, shared with the in-memory queue of the fault suite. */
-export function carriedAttributes(job: Pick<CarriedJob, 'generation' | 'notBefore'>): Record<string, { DataType: 'Number'; StringValue: string }> {
+export function carriedAttributes(job: Pick<CarriedJob, 'generation' | 'notBefore' | 'answer'>): Record<string, { DataType: 'Number' | 'String'; StringValue: string }> {
   return {
     [NOT_BEFORE_ATTRIBUTE]: { DataType: 'Number', StringValue: String(job.notBefore) },
+    ...(job.answer ? { [ANSWER_ATTRIBUTE]: { DataType: 'String', StringValue: job.answer } } : {}),
     ...(job.generation > 0 ? { [REDRIVE_GENERATION_ATTRIBUTE]: { DataType: 'Number', StringValue: String(job.generation) } } : {}),
   };
 }

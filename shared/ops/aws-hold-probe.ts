@@ -1,0 +1,56 @@
+import { DescribeSecretCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { AttemptLedger } from '../ledger/port.ts';
+import type { HoldFacts, HoldProbe } from './hold-probe.ts';
+
+export interface AwsHoldProbeOptions {
+  /** The token secret's name; without it a token hold can only be seen cleared, not lifted by a new version. */
+  tokenSecretId?: string;
+  /** PIN secrets are named prefix + phoneNumberId. */
+  pinSecretPrefix?: string;
+}
+
+/**
+ * The hold probe on AWS: the ledger for holds and gates, Secrets Manager's DescribeSecret for the version staged
+ * AWSCURRENT. DescribeSecret returns metadata only: no secret value is read, so the caller needs no
+ * GetSecretValue permission.
+ */
+export class AwsHoldProbe implements HoldProbe {
+  readonly #ledger: AttemptLedger;
+  readonly #secrets: SecretsManagerClient;
+  readonly #options: AwsHoldProbeOptions;
+
+  constructor(ledger: AttemptLedger, secrets: SecretsManagerClient, options: AwsHoldProbeOptions) {
+    this.#ledger = ledger;
+    this.#secrets = secrets;
+    this.#options = options;
+  }
+
+  async facts(hold: { cause: string; phoneNumberId: string }): Promise<HoldFacts> {
+    if (hold.cause === 'needs_verification') {
+      const number = await this.#ledger.number(hold.phoneNumberId);
+      return number.hold ? { numberHold: number.hold } : {};
+    }
+    if (hold.cause === 'token_rejected') {
+      const [app, version] = await Promise.all([this.#ledger.appGates(), this.#currentVersion(this.#options.tokenSecretId, 'the token secret id')]);
+      return { ...(app.tokenGate ? { tokenGate: app.tokenGate } : {}), ...version };
+    }
+    const prefix = this.#options.pinSecretPrefix;
+    const [number, version] = await Promise.all([
+      this.#ledger.number(hold.phoneNumberId),
+      this.#currentVersion(prefix === undefined ? undefined : `${prefix}${hold.phoneNumberId}`, 'the PIN secret prefix'),
+    ]);
+    return { ...(number.hold ? { numberHold: number.hold } : {}), ...version };
+  }
+
+  async #currentVersion(secretId: string | undefined, what: string): Promise<Pick<HoldFacts, 'secretVersion' | 'secretProblem'>> {
+    if (secretId === undefined) return { secretProblem: `${what} is not known here` };
+    try {
+      const output = await this.#secrets.send(new DescribeSecretCommand({ SecretId: secretId }));
+      const current = Object.entries(output.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
+      return current === undefined ? { secretProblem: 'no version is staged AWSCURRENT' } : { secretVersion: current };
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return { secretProblem: 'the secret does not exist' };
+      throw error;
+    }
+  }
+}

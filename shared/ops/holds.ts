@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { slotLifetimeMs, type BudgetPolicy } from '../domain/budget.ts';
+import type { AppGates, AttemptLedger, NumberHold, NumberRecord } from '../ledger/port.ts';
+import { formatTime } from './format.ts';
+
+/** What lifts a number's hold, as the status view and `hold clear` say it. */
+export function holdLiftedBy(phoneNumberId: string, hold: Pick<NumberHold, 'cause' | 'until'>, now: number): string {
+  const clear = `wa-registrar hold clear ${phoneNumberId}`;
+  switch (hold.cause) {
+    case 'pin_rejected':
+      return `Lifted by a new version of the PIN secret (PIN_SECRET_PREFIX + ${phoneNumberId}), or by \`${clear}\` once sure the stored PIN is right.`;
+    case 'pin_locked':
+      return hold.until !== undefined && hold.until > now
+        ? `Meta checks no PIN before ${formatTime(hold.until)}; after that, lifted by a new PIN version, or by \`${clear}\` (before then only with --force).`
+        : `Lifted by a new version of the PIN secret, or by \`${clear}\` once sure the stored PIN is right.`;
+    case 'needs_verification':
+      return `Verify the number (request_code, then verify_code), then \`${clear}\`; a job whose pre-flight read finds it VERIFIED also lifts it.`;
+  }
+}
+
+/** What lifts the app's token gate. */
+export function tokenGateLiftedBy(): string {
+  return 'Lifted by a new version of the token secret (TOKEN_SECRET_ID), or by `wa-registrar hold clear --token` once sure the stored token is right.';
+}
+
+/** Commits give up after this many conflicts in a row: the worker keeps writing the item faster than we can. */
+const MAX_CONFLICTS = 10;
+
+export type ClearHoldResult =
+  | { cleared: true; hold: NumberHold }
+  | { cleared: false; why: 'no_hold' }
+  | { cleared: false; why: 'locked'; hold: NumberHold };
+
+/**
+ * Removes the number's hold, whatever its cause, keeping the rest of the number item (spent slots, blocks,
+ * reservations) as read. A `pin_locked` hold whose `until` is still ahead stays unless `force`: Meta checks no
+ * PIN before then, so a job sent earlier would only spend an attempt on another lockout.
+ * Read, then a commit conditioned on the version read; a conflict (a worker wrote the item meanwhile) reads again.
+ */
+export async function clearNumberHold(
+  ledger: AttemptLedger,
+  phoneNumberId: string,
+  options: { now: number; policy: BudgetPolicy; force?: boolean },
+): Promise<ClearHoldResult> {
+  for (let round = 0; round < MAX_CONFLICTS; round++) {
+    const number = await ledger.number(phoneNumberId);
+    const hold = number.hold;
+    if (!hold) return { cleared: false, why: 'no_hold' };
+    if (hold.cause === 'pin_locked' && hold.until !== undefined && hold.until > options.now && !options.force) {
+      return { cleared: false, why: 'locked', hold };
+    }
+    const { hold: _removed, ...rest } = number;
+    const next: NumberRecord = { ...rest, version: number.version + 1 };
+    const expiresAt = numberExpiry(next, options.now, options.policy);
+    const result = await ledger.commit({ phoneNumberId, number: next, expiresAt: { number: expiresAt, job: expiresAt, attempt: expiresAt } }, randomUUID());
+    if (result === 'committed') return { cleared: true, hold };
+  }
+  throw new Error(`the ledger item of number ${phoneNumberId} kept changing (${MAX_CONFLICTS} conflicts); try again`);
+}
+
+export type ClearTokenGateResult = { cleared: true; gate: NonNullable<AppGates['tokenGate']> } | { cleared: false; why: 'no_gate' };
+
+/** Opens the app's token gate (after 190/0), keeping any throttle as read. Retries on conflict like {@link clearNumberHold}. */
+export async function clearTokenGate(ledger: AttemptLedger, options: { now: number; policy: BudgetPolicy }): Promise<ClearTokenGateResult> {
+  for (let round = 0; round < MAX_CONFLICTS; round++) {
+    const app = await ledger.appGates();
+    const gate = app.tokenGate;
+    if (!gate) return { cleared: false, why: 'no_gate' };
+    const { tokenGate: _removed, ...rest } = app;
+    const next: AppGates = { ...rest, version: app.version + 1 };
+    const expiresAt = Math.max(options.now + slotLifetimeMs(options.policy), next.throttledUntil ?? 0);
+    // The app item is not a number's; the commit needs a number id only to place the items it leaves out.
+    const result = await ledger.commit({ phoneNumberId: '0', app: next, expiresAt: { number: expiresAt, job: expiresAt, attempt: expiresAt } }, randomUUID());
+    if (result === 'committed') return { cleared: true, gate };
+  }
+  throw new Error(`the ledger's app item kept changing (${MAX_CONFLICTS} conflicts); try again`);
+}
+
+/** A number item must outlive every spent slot's window, every block and every reservation it holds. */
+function numberExpiry(number: NumberRecord, now: number, policy: BudgetPolicy): number {
+  const lifetime = slotLifetimeMs(policy);
+  return Math.max(
+    now + lifetime,
+    ...number.spent.map((slot) => slot.at + lifetime),
+    ...number.reserved.map((slot) => slot.until),
+    number.blockedUntil.register ?? 0,
+    number.blockedUntil.deregister ?? 0,
+  );
+}
