@@ -5,7 +5,7 @@ import {
   LEGACY_BUDGET_SKS,
   NUMBER_SK,
   attemptSk,
-  jobSk,
+  jobItemKey,
   numberKey,
   strip,
   toAppGates,
@@ -34,7 +34,7 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
 
   async read(phoneNumberId: string, jobKey: string): Promise<LedgerSnapshot> {
     const pk = numberKey(phoneNumberId);
-    let keys: Item[] = [{ pk, sk: NUMBER_SK }, { pk, sk: jobSk(jobKey) }, APP_KEY, ...LEGACY_BUDGET_SKS.map((sk) => ({ pk, sk }))];
+    let keys: Item[] = [{ pk, sk: NUMBER_SK }, jobItemKey(jobKey), APP_KEY, ...LEGACY_BUDGET_SKS.map((sk) => ({ pk, sk }))];
     const items: Item[] = [];
     // BatchGetItem may leave keys unprocessed under load; ask again for exactly those.
     for (let round = 0; keys.length > 0; round++) {
@@ -44,7 +44,7 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
       keys = (output.UnprocessedKeys?.[this.#table]?.Keys ?? []) as Item[];
     }
     const find = (p: string, sk: string) => items.find((item) => item.pk === p && item.sk === sk);
-    const jobItem = find(pk, jobSk(jobKey));
+    const jobItem = find(jobItemKey(jobKey).pk, jobItemKey(jobKey).sk);
     return {
       number: toNumberRecord(phoneNumberId, find(pk, NUMBER_SK), items.filter((item) => item.pk === pk && String(item.sk).startsWith('BUDGET#'))),
       ...(jobItem ? { job: toJobRecord(jobKey, jobItem) } : {}),
@@ -62,7 +62,7 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
     }
     if (changes.job) {
       const { jobKey, ...job } = changes.job;
-      items.push(this.#put({ pk, sk: jobSk(jobKey), ...job, expiresAt: epochSeconds(ttl.job) }, changes.job.version - 1));
+      items.push(this.#put({ ...jobItemKey(jobKey), ...job, expiresAt: epochSeconds(ttl.job) }, changes.job.version - 1));
     }
     if (changes.app) items.push(this.#put({ ...APP_KEY, ...changes.app, expiresAt: epochSeconds(ttl.number) }, changes.app.version - 1));
     if (changes.checkApp !== undefined) {

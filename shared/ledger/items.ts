@@ -6,14 +6,15 @@ import type { AppGates, AttemptRecord, JobRecord, NumberRecord } from './port.ts
 /**
  * The ledger's DynamoDB items, one zod schema each: the adapter parses every item it reads, so a malformed or
  * foreign item fails loudly instead of being read as "no attempts".
- * Layout: partition `PN#<phoneNumberId>` holds `NUMBER`, `JOB#<jobKey>` and `ATTEMPT#<time>#<id>`; `APP`/`GATES`
- * holds the app-wide gates. `expiresAt` (epoch seconds) is the TTL attribute.
+ * Layout: partition `PN#<phoneNumberId>` holds `NUMBER` and `ATTEMPT#<time>#<id>`; partition `JOB#<jobKey>` holds
+ * the job (keys are global, so one key reused for another number's job is seen as a conflict); `APP`/`GATES` holds
+ * the app-wide gates. `expiresAt` (epoch seconds) is the TTL attribute.
  */
 export const LEDGER_KEYS = { partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt' } as const;
 
 export const numberKey = (phoneNumberId: string) => `PN#${phoneNumberId}`;
 export const NUMBER_SK = 'NUMBER';
-export const jobSk = (jobKey: string) => `JOB#${jobKey}`;
+export const jobItemKey = (jobKey: string) => ({ pk: `JOB#${jobKey}`, sk: 'JOB' }) as const;
 export const APP_KEY = { pk: 'APP', sk: 'GATES' } as const;
 // Zero-padded time first, so a Query on the prefix returns requests oldest first.
 export const attemptSk = (at: number, attemptId: string) => `ATTEMPT#${String(at).padStart(15, '0')}#${attemptId}`;

@@ -11,9 +11,9 @@ import {
 } from '../../shared/ledger/port.ts';
 
 /**
- * An in-memory AttemptLedger with the DynamoDB adapter's semantics (whole items under version conditions,
- * all-or-nothing commits, idempotent request tokens, attempts that must exist to be updated) and an optional
- * per-call delay. The contract test holds both adapters to the same behaviour.
+ * An in-memory AttemptLedger with the DynamoDB adapter's semantics: job records keyed by job key alone (keys are
+ * global), whole items under version conditions, all-or-nothing commits, idempotent request tokens, attempts that
+ * must exist to be updated, and an optional per-call delay. The contract test holds both adapters to the same behaviour.
  */
 export class InMemoryAttemptLedger implements AttemptLedger {
   readonly #numbers = new Map<string, NumberRecord>();
@@ -29,7 +29,7 @@ export class InMemoryAttemptLedger implements AttemptLedger {
 
   async read(phoneNumberId: string, jobKey: string): Promise<LedgerSnapshot> {
     await this.#delay();
-    const job = this.#jobs.get(`${phoneNumberId}|${jobKey}`);
+    const job = this.#jobs.get(jobKey);
     return {
       number: clone(this.#numbers.get(phoneNumberId) ?? emptyNumber(phoneNumberId)),
       ...(job ? { job: clone(job) } : {}),
@@ -42,7 +42,7 @@ export class InMemoryAttemptLedger implements AttemptLedger {
     if (this.#tokens.has(token)) return 'committed';
     const id = changes.phoneNumberId;
     const versionOf = (item: { version: number } | undefined) => item?.version ?? 0;
-    const jobKey = changes.job ? `${id}|${changes.job.jobKey}` : '';
+    const jobKey = changes.job?.jobKey ?? '';
     const list = this.#attempts.get(id) ?? [];
     const record = changes.attempt && ('create' in changes.attempt ? changes.attempt.create : changes.attempt.update);
     const exists = record !== undefined && list.some((entry) => entry.attemptId === record.attemptId);
