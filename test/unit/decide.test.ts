@@ -105,6 +105,10 @@ describe('decide: the window and its margin', () => {
     expect(kindOf(shared)).toBe('dead_letter:rate_limited');
     const separate = decide(inputOf(job, { read: state(), policy: { ...policy, budget: { ...policy.budget, shared: false } }, snapshot: { number: numberWith({ spent }) } }), 'a-1');
     expect(kindOf(separate)).toBe('send:register');
+    // Requests of the first layout (operation unknown) count against both operations in separate mode too.
+    const legacy = Array.from({ length: 10 }, (_, i) => ({ at: T0 - (i + 1) * MINUTE_MS, operation: 'any' as const }));
+    const separateLegacy = decide(inputOf(job, { read: state(), policy: { ...policy, budget: { ...policy.budget, shared: false } }, snapshot: { number: numberWith({ spent: legacy }) } }), 'a-1');
+    expect(kindOf(separateLegacy)).toBe('dead_letter:rate_limited');
   });
 
   it('reserves the saga register slot with the deregister, in the same write', () => {
