@@ -5,7 +5,6 @@
  */
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse } from 'aws-lambda';
 import { pathToFileURL } from 'node:url';
 import { createWorker, type WorkerOverrides } from '../functions/register-worker/worker.ts';
 import { InMemoryAttemptLedger } from '../test/support/in-memory-ledger.ts';
@@ -18,6 +17,7 @@ import { startGraphSimulator, type GraphSimulator, type SimulatedFault } from '.
 import { provisionLocalStack, type LocalStack } from '../tools/local-stack.ts';
 import { startMotoServer } from '../tools/moto-server.ts';
 import { SqsEventSource } from '../tools/sqs-event-source.ts';
+import { naiveConsumer } from './naive-consumer.ts';
 
 const TOKEN = 'bench-token';
 const PIN = '024680';
@@ -170,19 +170,7 @@ async function retryStorm(endpoint: string, region: string): Promise<string[]> {
       new SendMessageBatchCommand({ QueueUrl: naiveQueue, Entries: jobs.slice(start, start + 10).map((job, i) => ({ Id: String(i), MessageBody: JSON.stringify(job) })) }),
     );
   }
-  const naiveSource = new SqsEventSource(clients.sqs, naiveQueue, async (event) => {
-    const failures: SQSBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      const job = JSON.parse(record.body) as { phoneNumberId: string };
-      const response = await fetch(`${naive.baseUrl}/v25.0/${job.phoneNumberId}/register`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ messaging_product: 'whatsapp', pin: PIN }),
-      });
-      if (!response.ok) failures.push({ itemIdentifier: record.messageId });
-    }
-    return { batchItemFailures: failures };
-  });
+  const naiveSource = new SqsEventSource(clients.sqs, naiveQueue, naiveConsumer({ baseUrl: naive.baseUrl, token: () => TOKEN, pin: () => PIN }));
   for (let round = 0; round < 100; round++) {
     const drained = await naiveSource.drain();
     const released = await naiveSource.releaseFailed();

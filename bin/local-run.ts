@@ -44,7 +44,6 @@ export interface OutcomeLine {
   outcome: string;
   category?: string;
   code?: number;
-  attempt?: string;
   graphCalls: Array<{ operation: string; outcome: string; code?: number }>;
   detail: string;
 }
@@ -188,6 +187,8 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
         ATTEMPT_LIMIT: env.ATTEMPT_LIMIT,
         ATTEMPT_WINDOW_HOURS: env.ATTEMPT_WINDOW_HOURS,
         ATTEMPT_BUDGET_SHARED: env.ATTEMPT_BUDGET_SHARED,
+        // The CLI reads the same variable, so `status` counts the window as this worker does.
+        WINDOW_MARGIN_MINUTES: env.WINDOW_MARGIN_MINUTES,
       }),
       { clients, logger, clock: systemClock },
     );
@@ -217,11 +218,14 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
     say('Ledger (wa-registrar status, per number):');
     for (const number of DEMO_NUMBERS) {
       const status = await cliOutput(['status', number.phoneNumberId], cwd);
-      say(indent(status.split('\n').filter((line) => /used,|BLOCKED|window full|next slot/.test(line)).map((line) => `${number.phoneNumberId}  ${line.trim()}`).join('\n')));
+      say(indent(status.split('\n').filter((line) => /used,|BLOCKED|window full|next slot|^HELD|^TOKEN GATE|^APP THROTTLED/.test(line)).map((line) => `${number.phoneNumberId}  ${line.trim()}`).join('\n')));
     }
     if (simulator) {
       say('');
-      const refused = logger.outcomes.filter((line) => line.graphCalls.length === 0).length;
+      // Refused = dead-lettered without a register or deregister (a state read may have come first).
+      const refused = logger.outcomes.filter(
+        (line) => line.outcome === 'dead_lettered' && !line.graphCalls.some((call) => call.operation === 'register' || call.operation === 'deregister'),
+      ).length;
       say(`The Graph simulator received ${simulator.limitedCalls().length} register/deregister requests for ${jobs.length} jobs; ${refused} job(s) were refused by the worker before anything was sent.`);
     }
 
@@ -282,11 +286,10 @@ export function renderTimeline(outcomes: OutcomeLine[], header = true): string {
     line.action,
     line.outcome === 'dead_lettered' ? `dead-lettered: ${line.category}` : line.outcome,
     line.code,
-    line.attempt,
     line.graphCalls.length === 0 ? 'none' : line.graphCalls.map((call) => `${call.operation}→${call.code ?? call.outcome}`).join(', '),
     line.detail,
   ]);
-  const text = table(['TIME', 'NUMBER', 'ACTION', 'OUTCOME', 'CODE', 'ATTEMPT', 'GRAPH CALLS', 'WHY'], rows);
+  const text = table(['TIME', 'NUMBER', 'ACTION', 'OUTCOME', 'CODE', 'GRAPH CALLS', 'WHY'], rows);
   return indent(header ? text : text.split('\n').slice(1).join('\n'));
 }
 
@@ -327,7 +330,7 @@ Starts moto and the Graph simulator, provisions queues and the ledger, runs the 
   --verbose     also print the worker's JSON logs
   --dir DIR     write DIR/${LOCAL_STACK_FILE} (default: the current directory, where the CLI looks for it)
 Environment: GRAPH_API_BASE_URL (another Graph-compatible server), GRAPH_ACCESS_TOKEN (its token),
-ATTEMPT_LIMIT, ATTEMPT_WINDOW_HOURS, ATTEMPT_BUDGET_SHARED.
+ATTEMPT_LIMIT, ATTEMPT_WINDOW_HOURS, ATTEMPT_BUDGET_SHARED, WINDOW_MARGIN_MINUTES.
 `);
     return;
   }

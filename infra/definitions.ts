@@ -5,7 +5,8 @@
  *
  * Plain data on purpose: no aws-cdk-lib import, so the local tools load it in milliseconds.
  */
-import { LEDGER_KEYS } from '../shared/ledger/dynamodb-ledger.ts';
+import { DEAD_LETTER_CATEGORIES } from '../shared/jobs/dlq-envelope.v1.ts';
+import { LEDGER_KEYS } from '../shared/ledger/items.ts';
 
 /** Worker timeout. Graph calls time out after 30 s and one number's jobs in a batch run in sequence. */
 export const WORKER_TIMEOUT_SECONDS = 180;
@@ -98,8 +99,9 @@ export const METRICS = {
   namespace: 'WaRegistrar',
   service: 'wa-registrar',
   jobOutcome: 'JobOutcome',
-  outcomes: ['completed', 'duplicate', 'dead_lettered', 'retry'],
-  deadLetterCategories: ['invalid_job', 'rate_limited', 'permanent_error', 'needs_verification', 'missing_secret', 'retries_exhausted'],
+  outcomes: ['completed', 'duplicate', 'dead_lettered', 'retry', 'wait'],
+  // The envelope schema's list: a category added there shows on the dashboard without a second edit.
+  deadLetterCategories: DEAD_LETTER_CATEGORIES,
   graphLatency: 'GraphLatency',
   graphOperations: ['register', 'deregister'],
 } as const;

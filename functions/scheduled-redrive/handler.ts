@@ -2,7 +2,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { createAwsClients } from '../../shared/aws-clients.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { systemClock } from '../../shared/clock.ts';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
 import { AwsHoldProbe } from '../../shared/ops/aws-hold-probe.ts';
@@ -10,8 +12,10 @@ import { redriveDeadLetters, type RedriveReport } from '../../shared/ops/redrive
 import { loadScheduledRedriveConfig } from './config.ts';
 
 const config = loadScheduledRedriveConfig(process.env);
-const clients = createAwsClients();
-const holds = new AwsHoldProbe(new DynamoDbAttemptLedger(clients.dynamodb, config.LEDGER_TABLE_NAME), clients.secretsManager, {
+// Receives long-poll up to DLQ_SCAN_WAIT_SECONDS, so SQS gets a longer request timeout than the reads.
+const sqs = new SQSClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 25_000 } });
+const readOptions = { maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } };
+const holds = new AwsHoldProbe(new DynamoDbAttemptLedger(new DynamoDBClient(readOptions), config.LEDGER_TABLE_NAME), new SecretsManagerClient(readOptions), {
   tokenSecretId: config.TOKEN_SECRET_ID,
   pinSecretPrefix: config.PIN_SECRET_PREFIX,
 });
@@ -39,7 +43,7 @@ export const handler = middy(async (_event: unknown, context: Context): Promise<
   const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000;
   const report: RedriveReport = await redriveDeadLetters(
     {
-      sqs: clients.sqs,
+      sqs,
       jobQueueUrl: config.JOB_QUEUE_URL,
       deadLetterQueueUrl: config.DEAD_LETTER_QUEUE_URL,
       clock: systemClock,

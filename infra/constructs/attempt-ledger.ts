@@ -4,6 +4,12 @@ import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { LEDGER_TABLE } from '../definitions.ts';
 
+/** What the worker's ledger adapter calls on the table. */
+export const WORKER_LEDGER_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'] as const;
+
+/** What the hold probe's ledger reads call: `number()` (BatchGetItem) and `appGates()` (GetItem). */
+export const HOLD_READ_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:GetItem'] as const;
+
 /**
  * The attempt ledger: every register/deregister request per number, the budgets and the job records.
  * It is the only memory of how much of Meta's 10-per-72-hour budget is spent, so it is retained on
@@ -28,18 +34,17 @@ export class AttemptLedger extends Construct {
   }
 
   /**
-   * The worker's access: reads, conditional writes and condition checks on this table only.
-   * TransactWriteItems is authorized per contained action, so it needs no action of its own.
+   * The worker's access, exactly what the DynamoDB adapter calls: BatchGetItem (read), Query (history), and one
+   * TransactWriteItems per commit. A transaction is authorized per contained action and needs no action of its
+   * own: its Put items need dynamodb:PutItem, its ConditionCheck items dynamodb:ConditionCheckItem.
+   * No UpdateItem, DeleteItem or GetItem: the adapter never calls them for the worker.
    */
   grantWorkerAccess(grantee: IGrantable): void {
-    this.table.grant(
-      grantee,
-      'dynamodb:GetItem',
-      'dynamodb:BatchGetItem',
-      'dynamodb:Query',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:ConditionCheckItem',
-    );
+    this.table.grant(grantee, ...WORKER_LEDGER_ACTIONS);
+  }
+
+  /** Reading holds and gates (the scheduled redrive): the number item (BatchGetItem) and the app item (GetItem). */
+  grantHoldReads(grantee: IGrantable): void {
+    this.table.grant(grantee, ...HOLD_READ_ACTIONS);
   }
 }

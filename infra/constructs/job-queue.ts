@@ -19,6 +19,8 @@ export interface JobQueueProps {
 export class JobQueue extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
+  /** Receives before SQS moves a job to the dead-letter queue (the redrive policy): the worker must dead-letter first. */
+  readonly maxReceiveCount: number = JOB_QUEUE.maxReceiveCount;
   /** Attach to upstream producers: they may only send jobs onto the job queue. */
   readonly producerPolicy: ManagedPolicy;
   /** Jobs a person must look at. Any message here is an alarm. */
@@ -55,7 +57,7 @@ export class JobQueue extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       removalPolicy: RemovalPolicy.RETAIN,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: JOB_QUEUE.maxReceiveCount },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
     });
 
     this.producerPolicy = new ManagedPolicy(this, 'ProducerPolicy', {

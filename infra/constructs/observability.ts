@@ -113,6 +113,8 @@ export class RegistrarDashboard extends Construct {
       label: 'jobs processed (completed + duplicate + dead-lettered)',
       period: Duration.minutes(5),
     });
+    // Outcomes that are neither processed nor dead-lettered: the job comes back (retry) or is carried forward (wait).
+    const pending = METRICS.outcomes.filter((value) => !['completed', 'duplicate', 'dead_lettered'].includes(value)).map((value) => outcomes[value]!);
     const latency = (statistic: string) =>
       METRICS.graphOperations.map((operation) => emf(METRICS.graphLatency, { operation }, statistic, `${operation} ${statistic}`));
 
@@ -134,7 +136,7 @@ export class RegistrarDashboard extends Construct {
           new SingleValueWidget({ title: 'Jobs processed', metrics: [processed], width: 6, height: 5, setPeriodToTimeRange: true }),
           new GraphWidget({
             title: 'Jobs processed',
-            left: [processed, outcomes.retry!],
+            left: [processed, ...pending],
             width: 9,
             height: 5,
           }),
@@ -150,7 +152,7 @@ export class RegistrarDashboard extends Construct {
         [
           new GraphWidget({
             title: 'Outcomes',
-            left: [outcomes.completed!, outcomes.duplicate!, deadLettered, outcomes.retry!],
+            left: [outcomes.completed!, outcomes.duplicate!, deadLettered, ...pending],
             stacked: true,
             width: 12,
             height: 6,

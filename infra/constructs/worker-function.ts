@@ -12,6 +12,12 @@ import type { JobQueue } from './job-queue.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Names of the secrets the stack references (it never creates them). */
+export interface SecretNames {
+  readonly tokenSecretName: string;
+  readonly pinSecretPrefix: string;
+}
+
 /** Options of {@link RegistrarFunction}; everything else is a project default. */
 export interface RegistrarFunctionProps {
   /** Handler entry, relative to the repository root; it exports `handler`. */
@@ -94,9 +100,9 @@ export class RegistrarFunction extends Construct {
   }
 
   /**
-   * Consume the job queue with partial batch failures; sets JOB_QUEUE_URL.
-   * The event source's grant covers what the worker itself needs on the job queue: it sets a
-   * failed job's retry delay with ChangeMessageVisibility.
+   * Consume the job queue with partial batch failures; sets JOB_QUEUE_URL and JOB_QUEUE_MAX_RECEIVES.
+   * The event source's grant covers receiving, deleting and ChangeMessageVisibility (a failed job's retry delay).
+   * SendMessage on the job queue itself: the worker carries a waiting job forward as a fresh message.
    */
   consumeJobs(jobs: JobQueue, options: { maxConcurrency: number }): this {
     this.function.addEventSource(
@@ -108,7 +114,12 @@ export class RegistrarFunction extends Construct {
         // (CDK rejects it with BatchingWindowSupportedQueues). FIFO batches are filled from what is ready.
       }),
     );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'CarryWaitingJobs', actions: ['sqs:SendMessage'], resources: [jobs.queue.queueArn] }),
+    );
     this.function.addEnvironment('JOB_QUEUE_URL', jobs.queue.queueUrl);
+    // The worker checks MAX_DELIVERIES against it at cold start, so SQS never moves a job before the worker's envelope.
+    this.function.addEnvironment('JOB_QUEUE_MAX_RECEIVES', String(jobs.maxReceiveCount));
     return this;
   }
 
@@ -123,13 +134,8 @@ export class RegistrarFunction extends Construct {
    * Read the Graph token and the per-number PIN secrets, which live outside the stack;
    * sets TOKEN_SECRET_ID and PIN_SECRET_PREFIX. GetSecretValue only, on those names only.
    */
-  readSecrets(secrets: { tokenSecretName: string; pinSecretPrefix: string }): this {
-    const stack = Stack.of(this);
-    const secretArn = (resourceName: string) =>
-      stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    // Secrets Manager appends a hyphen and six random characters to every secret's ARN.
-    const tokenArn = secretArn(`${secrets.tokenSecretName}-??????`);
-    const pinArnPattern = secretArn(`${secrets.pinSecretPrefix}*`);
+  readSecrets(secrets: SecretNames): this {
+    const { tokenArn, pinArnPattern } = this.#secretArns(secrets);
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ sid: 'ReadGraphToken', actions: ['secretsmanager:GetSecretValue'], resources: [tokenArn] }),
     );
@@ -138,14 +144,44 @@ export class RegistrarFunction extends Construct {
     );
     this.function.addEnvironment('TOKEN_SECRET_ID', secrets.tokenSecretName);
     this.function.addEnvironment('PIN_SECRET_PREFIX', secrets.pinSecretPrefix);
-    // The exact finding, so any other wildcard on this role is still reported.
+    this.#acknowledgePinPrefix(secrets, 'secretsmanager:GetSecretValue');
+    return this;
+  }
+
+  /**
+   * See whether held dead letters may go back (the scheduled redrive): read the number's hold and the app's gates
+   * on the ledger, and which version of the token and PIN secrets is current. DescribeSecret returns metadata only,
+   * so this role can never read a token or a PIN. Sets LEDGER_TABLE_NAME, TOKEN_SECRET_ID and PIN_SECRET_PREFIX.
+   */
+  checkHolds(ledger: AttemptLedger, secrets: SecretNames): this {
+    ledger.grantHoldReads(this.role);
+    const { tokenArn, pinArnPattern } = this.#secretArns(secrets);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'SeeSecretVersions', actions: ['secretsmanager:DescribeSecret'], resources: [tokenArn, pinArnPattern] }),
+    );
+    this.function.addEnvironment('LEDGER_TABLE_NAME', ledger.table.tableName);
+    this.function.addEnvironment('TOKEN_SECRET_ID', secrets.tokenSecretName);
+    this.function.addEnvironment('PIN_SECRET_PREFIX', secrets.pinSecretPrefix);
+    this.#acknowledgePinPrefix(secrets, 'secretsmanager:DescribeSecret');
+    return this;
+  }
+
+  #secretArns(secrets: SecretNames): { tokenArn: string; pinArnPattern: string } {
+    const stack = Stack.of(this);
+    const secretArn = (resourceName: string) =>
+      stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // Secrets Manager appends a hyphen and six random characters to every secret's ARN.
+    return { tokenArn: secretArn(`${secrets.tokenSecretName}-??????`), pinArnPattern: secretArn(`${secrets.pinSecretPrefix}*`) };
+  }
+
+  /** The exact finding, so any other wildcard on this role is still reported. */
+  #acknowledgePinPrefix(secrets: SecretNames, action: string): void {
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secrets.pinSecretPrefix}*]`,
       reason:
         'PIN secrets are named <pinSecretPrefix><phoneNumberId>, one per number, created by operators after deployment; ' +
-        'the wildcard covers only that prefix, and only for secretsmanager:GetSecretValue.',
+        `the wildcard covers only that prefix, and only for ${action}.`,
     });
-    return this;
   }
 
   /**

@@ -50,6 +50,8 @@ export class RegistrarStack extends Stack {
         ATTEMPT_BUDGET_SHARED: String(config.attemptBudgetShared),
         // Below the redrive policy's maxReceiveCount, so the worker's own envelope always wins.
         MAX_DELIVERIES: String(WORKER_MAX_DELIVERIES),
+        // The worker starts a request only with room to finish it before this timeout.
+        WORKER_TIMEOUT_SECONDS: String(WORKER_TIMEOUT_SECONDS),
       },
     })
       .useLedger(this.ledger)
@@ -57,7 +59,7 @@ export class RegistrarStack extends Stack {
       .deadLetterTo(this.jobs)
       .readSecrets(config);
 
-    this.redrive = config.scheduledRedrive ? new ScheduledRedrive(this, 'ScheduledRedrive', { jobs: this.jobs }) : undefined;
+    this.redrive = config.scheduledRedrive ? new ScheduledRedrive(this, 'ScheduledRedrive', { jobs: this.jobs, ledger: this.ledger, secrets: config }) : undefined;
 
     this.alarms = new AlarmTopic(this, 'Alarms', { email: config.alarmEmail });
     const workerFn = this.worker.function;

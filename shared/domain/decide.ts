@@ -102,7 +102,10 @@ export function decide(input: DecideInput, attemptId: string): Step {
   if (current.uncertain >= input.policy.transientAttempts) {
     return deadLetter(input, decisionFor('transient_budget_spent', `${current.uncertain} request(s) with an unknown or transient outcome; nothing more sent.`));
   }
-  const needs: LimitedOperation[] = operation === 'deregister' && isSagaDeregister(input, current) ? ['deregister', 'register'] : [operation];
+  const saga = operation === 'deregister' && isSagaDeregister(input, current);
+  // A cached secret may have been deleted or replaced since: before taking a number offline, both are read anew.
+  if (saga && !(token.fresh && pin?.kind === 'found' && pin.fresh)) return { kind: 'refresh_secrets', token: true, pin: true };
+  const needs: LimitedOperation[] = saga ? ['deregister', 'register'] : [operation];
   const verdict = evaluateBudget(number, needs, now, input.policy.budget, input.jobKey);
   if (!verdict.allowed) {
     const blocked = verdict.why === 'blocked';

@@ -137,6 +137,15 @@ export function renderDeadLetter(message: DeadLetter, now: number): string {
     field('Reason', safe.reason);
     field('Next step', safe.hint);
     if (safe.blockedUntil) field('Blocked until', formatTime(Date.parse(safe.blockedUntil)));
+    if (safe.hold) {
+      const hold = safe.hold;
+      const facts = [
+        `since ${formatTime(Date.parse(hold.since))}`,
+        hold.until === undefined ? undefined : `until ${formatTime(Date.parse(hold.until))}`,
+        hold.secretVersion === undefined ? undefined : `${hold.cause === 'token_rejected' ? 'token' : 'PIN'} version ${hold.secretVersion}`,
+      ].filter(Boolean);
+      field('Hold', `${hold.cause} (${facts.join(', ')}); goes back once lifted (hold clear, or a new secret version)`);
+    }
     if (safe.graphError) {
       const error = safe.graphError;
       field('Meta error', [error.code, error.subcode === undefined ? undefined : `subcode ${error.subcode}`, error.message].filter(Boolean).join(' '));

@@ -44,22 +44,21 @@ describe('cdk-nag AwsSolutions', () => {
     });
   });
 
-  it('acknowledges only two findings, each one exactly and with a reason', () => {
+  it('acknowledges only three findings, each one exactly and with a reason', () => {
     // Prepare
     const { app, stack } = synthRegistrar();
+    const pinPrefix = 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:wa-registrar/pin/*]';
     // Act
     const acks = acknowledgements(app).filter((ack) => ack.id.startsWith('AwsSolutions-'));
-    // Assess
+    // Assess: the PIN prefix on the worker (GetSecretValue) and on the scheduled redrive (DescribeSecret).
     expect(acks.map(({ path, id }) => ({ path, id }))).toEqual(
       expect.arrayContaining([
         { path: stack.jobs.deadLetterQueue.node.path, id: 'AwsSolutions-SQS3' },
-        {
-          path: stack.worker.role.node.path,
-          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:wa-registrar/pin/*]',
-        },
+        { path: stack.worker.role.node.path, id: pinPrefix },
+        { path: stack.redrive!.fn.role.node.path, id: pinPrefix },
       ]),
     );
-    expect(acks).toHaveLength(2);
+    expect(acks).toHaveLength(3);
     for (const ack of acks) expect(ack.reason.length).toBeGreaterThan(80);
   });
 
@@ -69,6 +68,11 @@ describe('cdk-nag AwsSolutions', () => {
       'a second wildcard on the worker role (the PIN acknowledgement covers only its own ARN)',
       (stack) => stack.worker.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] })),
       /^AwsSolutions-IAM5\[Resource::\*\] .*\/Worker\/Role\/DefaultPolicy\/Resource$/,
+    ],
+    [
+      'a second wildcard on the scheduled redrive role (its PIN acknowledgement covers only its own ARN)',
+      (stack) => stack.redrive!.fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: ['*'] })),
+      /^AwsSolutions-IAM5\[Resource::\*\] .*\/ScheduledRedrive\/Redrive\/Role\/DefaultPolicy\/Resource$/,
     ],
     [
       'a queue that accepts plain HTTP',

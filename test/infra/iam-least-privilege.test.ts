@@ -106,7 +106,7 @@ describe('IAM walker', () => {
         .flatMap((s) => s.actions.flatMap((action) => s.resources.map((resource) => `${action} ${resource}`)))
         .sort();
 
-    it('worker: ledger items, its own queue, send-only on the DLQ, and the named secrets', () => {
+    it('worker: what the ledger adapter calls, its own queue (carrying waiting jobs too), send-only on the DLQ, and the named secrets', () => {
       // Prepare
       const table = arnOf(stack.ledger.table.tableArn);
       const jobs = arnOf(stack.jobs.queue.queueArn);
@@ -114,11 +114,12 @@ describe('IAM walker', () => {
       const secret = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:';
       // Act
       const grants = grantsOf(stack.worker.role.node.findChild('DefaultPolicy'));
-      // Assess
+      // Assess: read = BatchGetItem, history = Query, commit = TransactWriteItems of Put (PutItem) and
+      // ConditionCheck (ConditionCheckItem). No GetItem, UpdateItem or DeleteItem: the adapter never calls them.
       expect(grants).toEqual(
         [
-          ...['BatchGetItem', 'ConditionCheckItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem'].map((a) => `dynamodb:${a} ${table}`),
-          ...['ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes', 'GetQueueUrl', 'ReceiveMessage'].map((a) => `sqs:${a} ${jobs}`),
+          ...['BatchGetItem', 'ConditionCheckItem', 'PutItem', 'Query'].map((a) => `dynamodb:${a} ${table}`),
+          ...['ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes', 'GetQueueUrl', 'ReceiveMessage', 'SendMessage'].map((a) => `sqs:${a} ${jobs}`),
           `sqs:SendMessage ${dlq}`,
           `secretsmanager:GetSecretValue ${secret}wa-registrar/graph-token-??????`,
           `secretsmanager:GetSecretValue ${secret}wa-registrar/pin/*`,
@@ -126,14 +127,21 @@ describe('IAM walker', () => {
       );
     });
 
-    it('scheduled redrive: drains the DLQ, sends to the job queue, nothing else', () => {
+    it('scheduled redrive: drains the DLQ, sends to the job queue, reads holds and secret versions, nothing else', () => {
+      // Prepare
+      const table = arnOf(stack.ledger.table.tableArn);
+      const secret = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:';
       // Act
       const grants = grantsOf(stack.redrive!.fn.role.node.findChild('DefaultPolicy'));
-      // Assess
+      // Assess: DescribeSecret only (which version is current), never GetSecretValue; no ledger write.
       expect(grants).toEqual(
         [
           ...['ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes', 'ReceiveMessage'].map((a) => `sqs:${a} ${arnOf(stack.jobs.deadLetterQueue.queueArn)}`),
           `sqs:SendMessage ${arnOf(stack.jobs.queue.queueArn)}`,
+          `dynamodb:BatchGetItem ${table}`,
+          `dynamodb:GetItem ${table}`,
+          `secretsmanager:DescribeSecret ${secret}wa-registrar/graph-token-??????`,
+          `secretsmanager:DescribeSecret ${secret}wa-registrar/pin/*`,
         ].sort(),
       );
     });

@@ -147,11 +147,26 @@ describe('worker function', () => {
           ATTEMPT_WINDOW_HOURS: '72',
           ATTEMPT_BUDGET_SHARED: 'true',
           MAX_DELIVERIES: '6',
+          WORKER_TIMEOUT_SECONDS: '180',
+          JOB_QUEUE_MAX_RECEIVES: '10',
           POWERTOOLS_SERVICE_NAME: 'wa-registrar',
           POWERTOOLS_METRICS_NAMESPACE: 'WaRegistrar',
         },
       },
     });
+  });
+
+  it('tells the worker its own timeout and the job queue\'s maxReceiveCount, as deployed (the config cross-checks them)', () => {
+    // Prepare
+    const resources = template.toJSON().Resources;
+    const worker = resources[logicalId(ref(stack.worker.function.functionArn))].Properties;
+    const queue = resources[logicalId(ref(stack.jobs.queue.queueArn))].Properties;
+    // Act
+    const variables = worker.Environment.Variables;
+    // Assess
+    expect(variables.WORKER_TIMEOUT_SECONDS).toBe(String(worker.Timeout));
+    expect(variables.JOB_QUEUE_MAX_RECEIVES).toBe(String(queue.RedrivePolicy.maxReceiveCount));
+    expect(Number(variables.MAX_DELIVERIES)).toBeLessThan(Number(variables.JOB_QUEUE_MAX_RECEIVES));
   });
 
   it('is fed by the job queue with partial batch failures, batches of 10 and bounded concurrency', () => {
@@ -198,7 +213,7 @@ describe('worker function', () => {
 });
 
 describe('scheduled redrive', () => {
-  it('runs every 15 minutes with the queue URLs it needs', () => {
+  it('runs every 15 minutes with the queue URLs, the ledger and the secret names it needs', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(15 minutes)',
       State: 'ENABLED',
@@ -211,6 +226,9 @@ describe('scheduled redrive', () => {
         Variables: Match.objectLike({
           JOB_QUEUE_URL: ref(stack.jobs.queue.queueUrl),
           DEAD_LETTER_QUEUE_URL: ref(stack.jobs.deadLetterQueue.queueUrl),
+          LEDGER_TABLE_NAME: ref(stack.ledger.table.tableName),
+          TOKEN_SECRET_ID: 'wa-registrar/graph-token',
+          PIN_SECRET_PREFIX: 'wa-registrar/pin/',
         }),
       },
       LoggingConfig: { LogGroup: ref(stack.redrive!.fn.logGroup.logGroupName) },
@@ -303,6 +321,9 @@ describe('dashboard', () => {
     for (const outcome of METRICS.outcomes.filter((o) => o !== 'dead_lettered')) expect(body).toContain(`\\"outcome\\",\\"${outcome}\\"`);
     for (const category of METRICS.deadLetterCategories) expect(body).toContain(`\\"category\\",\\"${category}\\"`);
     for (const operation of METRICS.graphOperations) expect(body).toContain(`\\"operation\\",\\"${operation}\\"`);
+    // The worker's newer outcome and categories are on it too (METRICS derives them from the envelope schema).
+    for (const category of ['pin_rejected', 'pin_locked', 'token_rejected']) expect(body).toContain(`\\"category\\",\\"${category}\\"`);
+    expect(body).toContain('\\"outcome\\",\\"wait\\"');
     expect(body).toContain(METRICS.graphLatency);
     expect(body).toContain(`\\"service\\",\\"${METRICS.service}\\"`);
     expect(body).toContain('ApproximateNumberOfMessagesVisible');

@@ -221,7 +221,7 @@ describe('wa-registrar dlq (against moto)', () => {
       expect(await env.count(env.stack.deadLetterQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
     });
 
-    it('--all takes eligible rate-limited, missing-secret and retries-exhausted jobs, never permanent or invalid ones', async () => {
+    it('--all takes eligible rate-limited, missing-secret and retries-exhausted jobs, held ones whose hold is gone, never permanent or invalid ones', async () => {
       await seed(
         envelope({ category: 'rate_limited', phoneNumberId: '6800', eligibleAt: hoursFrom(NOW, -1) }),
         envelope({ category: 'rate_limited', phoneNumberId: '6801', eligibleAt: hoursFrom(NOW, 3) }),
@@ -234,9 +234,11 @@ describe('wa-registrar dlq (against moto)', () => {
 
       const run = await env.cli(['dlq', 'redrive', '--all']);
 
+      // Assess: the ledger holds nothing for 6805, so its verification hold counts as cleared (the worker's pre-flight
+      // read still checks the number before any register).
       expect(run.code).toBe(0);
-      expect((await jobQueue()).map((message) => JSON.parse(message.Body!).phoneNumberId).sort()).toEqual(['6800', '6802', '6803']);
-      expect((await env.count(env.stack.deadLetterQueueUrl)).visible).toBe(4);
+      expect((await jobQueue()).map((message) => JSON.parse(message.Body!).phoneNumberId).sort()).toEqual(['6800', '6802', '6803', '6805']);
+      expect((await env.count(env.stack.deadLetterQueueUrl)).visible).toBe(3);
     });
 
     it('--id redrives a permanent failure once fixed, refuses jobless or not-yet-eligible ones, and reports unknown ids', async () => {

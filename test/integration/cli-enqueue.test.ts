@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseJob } from '../../shared/jobs/job.v1.ts';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
-import { createCliStack, hoursFrom, META_POLICY, receiveAll, startDrain, writeLedger, type CliStack } from '../support/ops-helpers.ts';
+import { createCliStack, hoursFrom, receiveAll, startDrain, writeLedger, type CliStack } from '../support/ops-helpers.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 
@@ -61,7 +61,6 @@ describe('wa-registrar enqueue (against moto)', () => {
       ledger,
       '4202',
       Array.from({ length: 10 }, (_, index) => ({ at: hoursFrom(NOW, -70 + index), operation: 'register' as const, outcome: 'rejected' as const, code: 133005 })),
-      META_POLICY,
     );
 
     // Act
@@ -70,7 +69,7 @@ describe('wa-registrar enqueue (against moto)', () => {
 
     // Assess
     expect(full.code).toBe(0);
-    expect(full.stderr).toContain('warning: number 4202 has 0 of 10 register/deregister slots left and these jobs need 1; the rest wait until 2026-11-25 14:00 UTC (in 2h)');
+    expect(full.stderr).toContain('warning: number 4202 has 0 of 10 register/deregister slots left and these jobs need 1; the rest wait until 2026-11-25 14:15 UTC (in 2h 15m)');
     expect(free.stderr).not.toContain('warning');
     expect((await env.count(env.stack.jobQueueUrl)).visible).toBe(2);
   });
@@ -155,7 +154,7 @@ describe('wa-registrar enqueue (against moto)', () => {
   it('bulk: warns about each number the file would overdraw, counting all its jobs together', async () => {
     // Prepare: 8 of 10 used; the file asks for 3 more requests (register + set_localization = 1 + 2).
     const ledger = new DynamoDbAttemptLedger(env.dynamodb, env.stack.ledgerTableName);
-    await writeLedger(ledger, '4500', Array.from({ length: 8 }, (_, index) => ({ at: hoursFrom(NOW, -10 + index), operation: 'register' as const, outcome: 'success' as const })), META_POLICY);
+    await writeLedger(ledger, '4500', Array.from({ length: 8 }, (_, index) => ({ at: hoursFrom(NOW, -10 + index), operation: 'register' as const, outcome: 'success' as const })));
     await writeFile(join(env.cwd, 'mix.jsonl'), ['{"action":"register","phoneNumberId":"4500"}', '{"action":"set_localization","phoneNumberId":"4500","dataLocalizationRegion":"DE"}', '{"action":"register","phoneNumberId":"4501"}'].join('\n'));
 
     // Act
@@ -165,7 +164,7 @@ describe('wa-registrar enqueue (against moto)', () => {
     expect(run.code).toBe(0);
     const output = JSON.parse(run.stdout);
     expect(output.warnings).toHaveLength(1);
-    expect(output.warnings[0]).toMatchObject({ phoneNumberId: '4500', needed: 3, left: 2, why: 'window_full', reopensAt: new Date(hoursFrom(NOW, 62)).toISOString() });
+    expect(output.warnings[0]).toMatchObject({ phoneNumberId: '4500', needed: 3, left: 2, why: 'window_full', reopensAt: new Date(hoursFrom(NOW, 62.25)).toISOString() });
   });
 
   it('usage errors: unknown action, --file with a number, unknown format', async () => {

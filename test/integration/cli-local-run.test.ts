@@ -39,12 +39,12 @@ describe('npm start -- --once (the local run)', () => {
     const row = (number: string, action: string, outcome: string) => new RegExp(`^\\s+\\d\\d:\\d\\d:\\d\\d\\s+${number}\\s+${action}\\s+${outcome}`, 'gm');
     expect(run.stdout.match(row('1001', 'register', 'completed'))).toHaveLength(1);
     expect(run.stdout.match(row('1002', 'deregister', 'completed'))).toHaveLength(1);
-    expect(run.stdout).toMatch(/1003\s+set_localization\s+completed\s+-\s+2 of 10\s+read_state→known, deregister→success, register→success/);
-    expect(run.stdout).toMatch(/1004\s+register\s+dead-lettered: permanent_error\s+133005\s+1 of 10\s+register→133005/);
+    expect(run.stdout).toMatch(/1003\s+set_localization\s+completed\s+-\s+read_state→known, deregister→success, read_state→known, register→success/);
+    expect(run.stdout).toMatch(/1004\s+register\s+dead-lettered: pin_rejected\s+133005\s+read_state→known, register→133005/);
     expect(run.stdout.match(row('1005', '(?:register|deregister)', 'completed'))).toHaveLength(10);
     expect(run.stdout.match(row('1005', '(?:register|deregister)', 'dead-lettered: rate_limited'))).toHaveLength(2);
     // The DLQ listing and the ledger come from the CLI reading the resources file the run wrote.
-    expect(run.stdout).toMatch(/1004\s+register\s+permanent_error\s+133005/);
+    expect(run.stdout).toMatch(/1004\s+register\s+pin_rejected\s+133005/);
     expect(run.stdout).toContain('1005  register + deregister  [■■■■■■■■■■] 10/10 used, 0 left  FULL');
     expect(run.stdout).toContain('The Graph simulator received 15 register/deregister requests for 16 jobs; 2 job(s) were refused by the worker before anything was sent.');
     expect(run.stdout).toContain('Done (--once).');

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
 import type { StatusView } from '../../shared/ops/status.ts';
-import { createCliStack, hoursFrom, META_POLICY, uniquePrefix, writeLedger, type CliStack } from '../support/ops-helpers.ts';
+import { blockNumber, createCliStack, hoursFrom, uniquePrefix, writeLedger, type CliStack } from '../support/ops-helpers.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 
@@ -28,20 +28,18 @@ describe('wa-registrar status (against moto)', () => {
         { at: hoursFrom(NOW, -29), operation: 'register', outcome: 'unknown', reason: 'localization_change' },
         { at: hoursFrom(NOW, -2), operation: 'register', outcome: 'success', reason: 'name_change' },
       ],
-      META_POLICY,
     );
     // Number 701 used its whole window; number 702 was blocked by Meta.
     await writeLedger(
       ledger,
       '701',
       Array.from({ length: 10 }, (_, index) => ({ at: hoursFrom(NOW, -60 + index), operation: 'register' as const, outcome: 'rejected' as const, code: 133005 })),
-      META_POLICY,
     );
-    await writeLedger(ledger, '702', [{ at: hoursFrom(NOW, -1), operation: 'register', outcome: 'rejected', code: 133016 }], META_POLICY);
-    await ledger.block({ phoneNumberId: '702', scopes: ['all'], until: hoursFrom(NOW, 71), now: hoursFrom(NOW, -1) });
+    await writeLedger(ledger, '702', [{ at: hoursFrom(NOW, -1), operation: 'register', outcome: 'rejected', code: 133016 }]);
+    await blockNumber(ledger, '702', ['register'], hoursFrom(NOW, 71));
   });
 
-  it('shows the requests in the window with outcomes, slots left and when the next slot frees (--json)', async () => {
+  it('shows the requests in window + margin with outcomes, slots left and when the next slot frees (--json)', async () => {
     // Act
     const run = await env.cli(['status', '700', '--json']);
 
@@ -50,7 +48,8 @@ describe('wa-registrar status (against moto)', () => {
     const view = JSON.parse(run.stdout) as StatusView;
     expect(view.scopes).toHaveLength(1);
     const [all] = view.scopes;
-    expect(all).toMatchObject({ scope: 'all', used: 4, left: 6, limit: 10, open: true, nextSlotFreesAt: new Date(hoursFrom(NOW, 22)).toISOString() });
+    // The oldest request in the window (50 h ago) frees its slot after 72 h plus the 15-minute margin.
+    expect(all).toMatchObject({ scope: 'all', used: 4, left: 6, limit: 10, open: true, reserved: 0, nextSlotFreesAt: new Date(hoursFrom(NOW, 22.25)).toISOString() });
     expect(all!.attempts.map((attempt) => [attempt.operation, attempt.outcome, attempt.code ?? null])).toEqual([
       ['register', 'rejected', 133005],
       ['deregister', 'success', null],
@@ -60,14 +59,19 @@ describe('wa-registrar status (against moto)', () => {
     expect(all!.attempts[1]!.reason).toBe('localization_change');
     expect(view.olderAttempts).toBe(1);
     expect(all!.blockedUntil).toBeUndefined();
+    expect(view.policy).toEqual({ limit: 10, windowHours: 72, marginMinutes: 15, shared: true });
+    expect(view.lastSuccess).toEqual({ operation: 'register', at: new Date(hoursFrom(NOW, -2)).toISOString() });
+    expect(view.hold).toBeUndefined();
   });
 
   it('draws the window as a bar for people', async () => {
     const run = await env.cli(['status', '700']);
 
     expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Number 700: 10 requests per 72 h (+ 15 min margin), shared by register and deregister (now 2026-11-25 12:00 UTC)');
     expect(run.stdout).toContain('[■■■■□□□□□□] 4/10 used, 6 left');
-    expect(run.stdout).toContain('oldest request leaves the window at 2026-11-26 10:00 UTC (in 22h), giving back a slot');
+    expect(run.stdout).toContain('oldest request leaves the window at 2026-11-26 10:15 UTC (in 22h 15m), giving back a slot');
+    expect(run.stdout).toContain('Last success: register at 2026-11-25 10:00 UTC (2h ago).');
     expect(run.stdout).toMatch(/2026-11-23 10:00 UTC\s+register\s+manual\s+rejected\s+133005/);
   });
 
@@ -75,12 +79,12 @@ describe('wa-registrar status (against moto)', () => {
     const json = JSON.parse((await env.cli(['status', '701', '--json'])).stdout) as StatusView;
     const human = await env.cli(['status', '701']);
 
-    expect(json.scopes[0]).toMatchObject({ used: 10, left: 0, open: false, reopensAt: new Date(hoursFrom(NOW, 12)).toISOString() });
+    expect(json.scopes[0]).toMatchObject({ used: 10, left: 0, open: false, reopensAt: new Date(hoursFrom(NOW, 12.25)).toISOString() });
     expect(human.stdout).toContain('[■■■■■■■■■■] 10/10 used, 0 left  FULL');
-    expect(human.stdout).toContain('window full: the next request can go at 2026-11-26 00:00 UTC (in 12h)');
+    expect(human.stdout).toContain('window full: the next request can go at 2026-11-26 00:15 UTC (in 12h 15m)');
   });
 
-  it('shows a block by Meta and until when', async () => {
+  it('shows a block by Meta and until when (in shared mode a register block blocks both)', async () => {
     const json = JSON.parse((await env.cli(['status', '702', '--json'])).stdout) as StatusView;
     const human = await env.cli(['status', '702']);
 
@@ -88,21 +92,32 @@ describe('wa-registrar status (against moto)', () => {
     expect(human.stdout).toContain('BLOCKED by Meta (133016) until 2026-11-28 11:00 UTC (in 2d 23h)');
   });
 
-  it('splits the counters with --budget separate and notes the ledger was written with a shared one', async () => {
+  it('splits the counters with --budget separate from the same stored requests (switching modes forgets nothing)', async () => {
     const json = JSON.parse((await env.cli(['status', '700', '--json', '--budget', 'separate'])).stdout) as StatusView;
+    const blocked = JSON.parse((await env.cli(['status', '702', '--json', '--budget', 'separate'])).stdout) as StatusView;
 
     expect(json.scopes.map((scope) => [scope.scope, scope.used])).toEqual([
       ['register', 3],
       ['deregister', 1],
     ]);
-    expect(json.notes.join(' ')).toContain('"all" counter');
+    expect(json.notes).toEqual([]);
+    // Separate budgets: the register block leaves deregister open.
+    expect(blocked.scopes.map((scope) => [scope.scope, scope.open])).toEqual([
+      ['register', false],
+      ['deregister', true],
+    ]);
   });
 
   it('follows the budget settings from the environment', async () => {
     const json = JSON.parse((await env.cli(['status', '700', '--json'], { env: { ...process.env, ATTEMPT_LIMIT: '5', ATTEMPT_WINDOW_HOURS: '24' } })).stdout) as StatusView;
 
-    expect(json.policy).toEqual({ limit: 5, windowHours: 24, shared: true });
+    const margin = JSON.parse((await env.cli(['status', '700', '--json'], { env: { ...process.env, ATTEMPT_WINDOW_HOURS: '48', WINDOW_MARGIN_MINUTES: '180' } })).stdout) as StatusView;
+
+    expect(json.policy).toEqual({ limit: 5, windowHours: 24, marginMinutes: 15, shared: true });
     expect(json.scopes[0]).toMatchObject({ used: 1, left: 4 });
+    // 48 h + 3 h takes in the request from 50 h ago that 48 h + 15 min would not; it frees its slot in 1 h.
+    expect(margin.policy.marginMinutes).toBe(180);
+    expect(margin.scopes[0]).toMatchObject({ used: 4, nextSlotFreesAt: new Date(hoursFrom(NOW, 1)).toISOString() });
   });
 
   it('shows an untouched number as all free', async () => {

@@ -2,85 +2,221 @@ import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../shared/aws-clients.ts';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
-import type { AttemptLedger, ReserveRequest } from '../../shared/ledger/port.ts';
+import { emptyNumber, type AttemptLedger, type AttemptRecord, type JobRecord, type LedgerChanges, type NumberRecord } from '../../shared/ledger/port.ts';
 import { provisionLocalStack } from '../../tools/local-stack.ts';
 import { InMemoryAttemptLedger } from '../support/in-memory-ledger.ts';
 
-// The same behaviour from the DynamoDB adapter (on moto) and the in-memory one the benchmark and unit tests use.
-const ledgers: Array<[string, () => Promise<AttemptLedger>]> = [
+interface Subject {
+  ledger: AttemptLedger;
+  /**
+   * moto ignores ClientRequestToken (DynamoDB deduplicates a retried transaction by it for 10 minutes), so on moto
+   * the contract checks the adapter sends the token; the in-memory ledger shows the behaviour itself.
+   */
+  sentTokens?: string[];
+}
+
+// The same behaviour from the DynamoDB adapter (on moto) and the in-memory one the unit tests and the model use.
+const ledgers: Array<[string, () => Promise<Subject>]> = [
   [
     'DynamoDbAttemptLedger on moto',
     async () => {
       const clients = createAwsClients();
       const stack = await provisionLocalStack({ endpoint: process.env.AWS_ENDPOINT_URL!, region: process.env.AWS_REGION!, namePrefix: `lc-${randomUUID().slice(0, 8)}` }, clients);
-      return new DynamoDbAttemptLedger(clients.dynamodb, stack.ledgerTableName);
+      const sentTokens: string[] = [];
+      clients.dynamodb.middlewareStack.add(
+        (next) => async (args) => {
+          const token = (args.input as { ClientRequestToken?: string }).ClientRequestToken;
+          if (token !== undefined) sentTokens.push(token);
+          return next(args);
+        },
+        { step: 'initialize', name: 'captureClientRequestToken' },
+      );
+      return { ledger: new DynamoDbAttemptLedger(clients.dynamodb, stack.ledgerTableName), sentTokens };
     },
   ],
-  ['InMemoryAttemptLedger', async () => new InMemoryAttemptLedger()],
+  ['InMemoryAttemptLedger', async () => ({ ledger: new InMemoryAttemptLedger() })],
 ];
+
+const T = 1_764_000_000_000;
+const KEEP = { number: T + 1e10, job: T + 1e10, attempt: T + 1e10 };
+
+const numberAt = (version: number, extra: Partial<NumberRecord> = {}): NumberRecord => ({ ...emptyNumber('42'), version, ...extra });
+const jobAt = (version: number, extra: Partial<JobRecord> = {}): JobRecord => ({
+  jobKey: 'job-a',
+  version,
+  status: 'in_progress',
+  generation: 0,
+  leaseOwner: 'm-1#1',
+  leaseUntil: T + 60_000,
+  progress: {},
+  uncertain: 0,
+  ...extra,
+});
+const attempt = (attemptId: string, at: number, extra: Partial<AttemptRecord> = {}): AttemptRecord => ({
+  attemptId,
+  phoneNumberId: '42',
+  operation: 'register',
+  at,
+  reason: 'manual',
+  jobKey: 'job-a',
+  outcome: 'pending',
+  ...extra,
+});
+const changes = (extra: Omit<LedgerChanges, 'phoneNumberId' | 'expiresAt'>): LedgerChanges => ({ phoneNumberId: '42', expiresAt: KEEP, ...extra });
 
 describe.each(ledgers)('%s', (_name, create) => {
   let ledger: AttemptLedger;
+  let sentTokens: string[] | undefined;
   beforeEach(async () => {
-    ledger = await create();
+    ({ ledger, sentTokens } = await create());
   });
 
-  const reserveFrom = async (jobKey: string, attemptId: string, now = 1_000): Promise<ReserveRequest> => {
-    const snapshot = await ledger.read('42', jobKey, ['all']);
-    const spend = snapshot.budgets.all!;
-    return {
-      phoneNumberId: '42', operation: 'register', reason: 'manual', jobKey, generation: 0, leaseOwner: `${jobKey}-owner`,
-      leaseUntil: now + 60_000, now, attemptId, spend, alsoUnchanged: [], ...(snapshot.job ? { expectedJob: snapshot.job } : {}),
-      newAttemptTimes: [...spend.attemptTimes, now], attemptExpiresAt: now + 1e9, budgetExpiresAt: now + 1e9, jobExpiresAt: now + 1e9,
-    };
-  };
-
-  it('reserves once per version read: a second writer with the same read conflicts', async () => {
-    const first = await reserveFrom('a', 'att-1');
-    const second = await reserveFrom('b', 'att-2');
-
-    expect(await ledger.reserve(first)).toBe('reserved');
-    expect(await ledger.reserve(second)).toBe('conflict');
-    expect((await ledger.history('42')).map((attempt) => attempt.attemptId)).toEqual(['att-1']);
+  it('reads an untouched number as empty, with no job and closed-nothing app gates', async () => {
+    // Act
+    const snapshot = await ledger.read('42', 'job-a');
+    // Assess
+    expect(snapshot).toEqual({ number: emptyNumber('42'), app: { version: 0 } });
+    expect(await ledger.number('42')).toEqual(emptyNumber('42'));
+    expect(await ledger.appGates()).toEqual({ version: 0 });
+    expect(await ledger.history('42')).toEqual([]);
   });
 
-  it('records the job in progress, then completes it with the outcome in one write', async () => {
-    await ledger.reserve(await reserveFrom('job', 'att-1'));
-    expect((await ledger.read('42', 'job', ['all'])).job).toMatchObject({ status: 'in_progress', leaseOwner: 'job-owner', lastAttempt: { attemptId: 'att-1', outcome: 'pending', at: 1_000 } });
-
-    await ledger.recordOutcome({ phoneNumberId: '42', jobKey: 'job', attempt: { attemptId: 'att-1', at: 1_000, operation: 'register' }, outcome: 'success', durationMs: 5, httpStatus: 200, completesJob: { expiresAt: 9e9 } });
-
-    const snapshot = await ledger.read('42', 'job', ['all']);
-    expect(snapshot.job).toMatchObject({ status: 'completed', lastAttempt: { outcome: 'success' } });
-    expect(snapshot.job?.leaseOwner).toBeUndefined();
-    expect(snapshot.lastSuccess).toEqual({ operation: 'register', at: 1_000 });
-    expect(snapshot.budgets.all).toMatchObject({ attemptTimes: [1_000], version: 1 });
+  it('stores whole items and reads them back exactly: number, job and app in one commit', async () => {
+    // Prepare
+    const number = numberAt(1, {
+      spent: [{ at: T - 5, operation: 'any' }, { at: T, operation: 'register' }],
+      reserved: [{ jobKey: 'job-a', operation: 'register', at: T, until: T + 60_000 }],
+      blockedUntil: { deregister: T + 1_000 },
+      hold: { cause: 'pin_locked', since: T, until: T + 9_000, pinVersion: 'pin-v1', code: 133008, detail: 'error 133008 on a register' },
+      lastSuccess: { operation: 'deregister', at: T - 5 },
+      lastPinVersion: 'pin-v1',
+    });
+    const job = jobAt(1, {
+      jobHash: 'h',
+      progress: { deregisterDone: true },
+      uncertain: 1,
+      lastAttempt: { attemptId: 'a-1', at: T, operation: 'register', outcome: 'unknown', code: 131000 },
+      decision: { category: 'pin_locked', reason: 'r', hint: 'h', eligibleAt: T + 9_000, hold: { cause: 'pin_locked', since: T, until: T + 9_000, secretVersion: 'pin-v1', code: 133008 } },
+    });
+    const app = { version: 1, throttledUntil: T + 500, tokenGate: { tokenVersion: 'tok-1', since: T, code: 190 } };
+    // Act
+    const result = await ledger.commit(changes({ number, job, app }), randomUUID());
+    const snapshot = await ledger.read('42', 'job-a');
+    // Assess
+    expect(result).toBe('committed');
+    expect(snapshot).toEqual({ number, job, app });
+    expect(await ledger.number('42')).toEqual(number);
+    expect(await ledger.appGates()).toEqual(app);
+    expect((await ledger.read('7', 'other')).app).toEqual(app);
   });
 
-  it('refuses to finish a job whose lease another delivery holds, until the lease ends', async () => {
-    await ledger.reserve(await reserveFrom('job', 'att-1'));
-    const finish = { phoneNumberId: '42', jobKey: 'job', status: 'dead_lettered' as const, generation: 0, leaseOwner: 'someone-else', expiresAt: 9e9 };
-
-    expect(await ledger.finishJob({ ...finish, now: 2_000 })).toBe('lost_lease');
-    expect(await ledger.finishJob({ ...finish, now: 1_000 + 60_001 })).toBe('finished');
-    expect((await ledger.read('42', 'job', ['all'])).job).toMatchObject({ status: 'dead_lettered' });
+  it('commits once per version read: the second writer with the same read conflicts and writes nothing', async () => {
+    // Prepare
+    await ledger.commit(changes({ number: numberAt(1) }), randomUUID());
+    const read = await ledger.number('42');
+    const first = changes({ number: { ...read, version: read.version + 1, spent: [{ at: T, operation: 'register' }] }, attempt: { create: attempt('a-1', T) } });
+    const second = changes({ number: { ...read, version: read.version + 1, spent: [{ at: T + 1, operation: 'register' }] }, attempt: { create: attempt('a-2', T + 1) } });
+    // Act
+    const results = [await ledger.commit(first, randomUUID()), await ledger.commit(second, randomUUID())];
+    // Assess: all or nothing, so the loser's attempt item is not there either.
+    expect(results).toEqual(['committed', 'conflict']);
+    expect((await ledger.number('42')).spent).toEqual([{ at: T, operation: 'register' }]);
+    expect((await ledger.history('42')).map((entry) => entry.attemptId)).toEqual(['a-1']);
   });
 
-  it('blocks the named counters and changes their version', async () => {
-    await ledger.block({ phoneNumberId: '42', scopes: ['register', 'deregister'], until: 5_000, now: 1_000 });
+  it('version 1 means "must not exist yet": creating an item twice conflicts', async () => {
+    // Act
+    const results = [
+      await ledger.commit(changes({ job: jobAt(1) }), randomUUID()),
+      await ledger.commit(changes({ job: jobAt(1, { status: 'completed' }) }), randomUUID()),
+    ];
+    // Assess
+    expect(results).toEqual(['committed', 'conflict']);
+    expect((await ledger.read('42', 'job-a')).job?.status).toBe('in_progress');
+  });
 
-    const budgets = await ledger.budgets('42');
-    expect(budgets.map((budget) => [budget.scope, budget.blockedUntil, budget.version]).sort()).toEqual([
-      ['deregister', 5_000, 1],
-      ['register', 5_000, 1],
+  it('one conflicting item cancels the whole commit (the number write is not applied either)', async () => {
+    // Prepare
+    await ledger.commit(changes({ job: jobAt(1) }), randomUUID());
+    // Act: the number is new (fine) but the job version is stale.
+    const result = await ledger.commit(changes({ number: numberAt(1, { spent: [{ at: T, operation: 'register' }] }), job: jobAt(1) }), randomUUID());
+    // Assess
+    expect(result).toBe('conflict');
+    expect(await ledger.number('42')).toEqual(emptyNumber('42'));
+  });
+
+  it('a retried commit with the same token is idempotent: committed again, applied once', async () => {
+    // Prepare
+    const token = randomUUID();
+    const commit = changes({ number: numberAt(1, { spent: [{ at: T, operation: 'register' }] }), attempt: { create: attempt('a-1', T) } });
+    // Act
+    const first = await ledger.commit(commit, token);
+    const retried = sentTokens ? undefined : await ledger.commit(commit, token);
+    // Assess
+    expect(first).toBe('committed');
+    if (sentTokens) {
+      // DynamoDB's ClientRequestToken (at most 36 characters) is what makes the retry idempotent there.
+      expect(sentTokens).toEqual([token]);
+    } else {
+      expect(retried).toBe('committed');
+    }
+    expect(await ledger.number('42')).toMatchObject({ version: 1, spent: [{ at: T, operation: 'register' }] });
+    expect(await ledger.history('42')).toHaveLength(1);
+  });
+
+  it('checks the app gates\' version without writing them (a reservation made while the gates changed conflicts)', async () => {
+    // Prepare
+    await ledger.commit(changes({ app: { version: 1, throttledUntil: T } }), randomUUID());
+    // Act
+    const stale = await ledger.commit(changes({ number: numberAt(1), checkApp: 0 }), randomUUID());
+    const current = await ledger.commit(changes({ number: numberAt(1), checkApp: 1 }), randomUUID());
+    // Assess
+    expect([stale, current]).toEqual(['conflict', 'committed']);
+    expect(await ledger.appGates()).toEqual({ version: 1, throttledUntil: T });
+  });
+
+  it('an attempt is created only if new and updated only if it exists (TTL may have removed it)', async () => {
+    // Act
+    const updateMissing = await ledger.commit(changes({ attempt: { update: attempt('a-1', T, { outcome: 'success' }) } }), randomUUID());
+    const createNew = await ledger.commit(changes({ attempt: { create: attempt('a-1', T) } }), randomUUID());
+    const createAgain = await ledger.commit(changes({ attempt: { create: attempt('a-1', T) } }), randomUUID());
+    const updateExisting = await ledger.commit(
+      changes({ attempt: { update: attempt('a-1', T, { outcome: 'success', httpStatus: 200, durationMs: 812, pinVersion: 'pin-v1', tokenVersion: 'tok-1' }) } }),
+      randomUUID(),
+    );
+    // Assess
+    expect([updateMissing, createNew, createAgain, updateExisting]).toEqual(['conflict', 'committed', 'conflict', 'committed']);
+    expect(await ledger.history('42')).toEqual([attempt('a-1', T, { outcome: 'success', httpStatus: 200, durationMs: 812, pinVersion: 'pin-v1', tokenVersion: 'tok-1' })]);
+  });
+
+  it('returns the number\'s requests oldest first, and only that number\'s', async () => {
+    // Prepare: written out of order, one for another number.
+    for (const [id, at] of [['a-3', T + 3_000], ['a-1', T + 1_000], ['a-2', T + 2_000]] as const) {
+      await ledger.commit(changes({ attempt: { create: attempt(id, at) } }), randomUUID());
+    }
+    await ledger.commit({ phoneNumberId: '43', expiresAt: KEEP, attempt: { create: { ...attempt('b-1', T), phoneNumberId: '43' } } }, randomUUID());
+    // Act
+    const history = await ledger.history('42');
+    // Assess
+    expect(history.map((entry) => [entry.attemptId, entry.at])).toEqual([
+      ['a-1', T + 1_000],
+      ['a-2', T + 2_000],
+      ['a-3', T + 3_000],
     ]);
+    expect((await ledger.history('43')).map((entry) => entry.phoneNumberId)).toEqual(['43']);
   });
 
-  it('keeps the later end of an app-wide throttle, for every number', async () => {
-    await ledger.throttleApp(9_000);
-    await ledger.throttleApp(5_000);
-
-    expect((await ledger.read('42', 'x', ['all'])).throttledUntil).toBe(9_000);
-    expect((await ledger.read('7', 'y', ['all'])).throttledUntil).toBe(9_000);
+  it('number() and appGates() read what read() reads, and removing a key from an item removes it', async () => {
+    // Prepare
+    await ledger.commit(changes({ number: numberAt(1, { hold: { cause: 'needs_verification', since: T, detail: 'verification EXPIRED' } }), app: { version: 1, tokenGate: { tokenVersion: 'tok-1', since: T, code: 190 } } }), randomUUID());
+    // Act: clear the hold and the gate, as `hold clear` does.
+    const cleared = await ledger.commit(changes({ number: numberAt(2), app: { version: 2 } }), randomUUID());
+    const snapshot = await ledger.read('42', 'job-a');
+    // Assess
+    expect(cleared).toBe('committed');
+    expect(await ledger.number('42')).toEqual(snapshot.number);
+    expect(await ledger.appGates()).toEqual(snapshot.app);
+    expect(snapshot.number).toEqual(numberAt(2));
+    expect(snapshot.app).toEqual({ version: 2 });
   });
 });

@@ -21,8 +21,11 @@ export const policy: JobPolicy = {
 };
 
 export const found = (value: string, version: string, fresh = false): SecretLookup => ({ kind: 'found', value, version, fresh });
-export const TOKEN = found('EAAG-unit-token', 'tok-v1');
-export const PIN = found('012345', 'pin-v1');
+/** Read from Secrets Manager in this delivery (not from the cache). */
+export const TOKEN = found('EAAG-unit-token', 'tok-v1', true);
+export const PIN = found('012345', 'pin-v1', true);
+export const CACHED_TOKEN = found('EAAG-unit-token', 'tok-v1');
+export const CACHED_PIN = found('012345', 'pin-v1');
 
 export function jobOf(input: Partial<JobV1Input> = {}): JobV1 {
   const result = validateJob({ action: 'register', phoneNumberId: NUMBER, reason: 'account_creation', idempotencyKey: 'job-1', ...input });

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { runCli, type CliIo } from '../../bin/cli.ts';
 import { ManualClock, type Clock } from '../../shared/clock.ts';
 import { provisionLocalStack, type LocalStack } from '../../tools/local-stack.ts';
-import { scopeFor, type BudgetPolicy } from '../../shared/domain/budget.ts';
-import type { AttemptLedger } from '../../shared/ledger/port.ts';
+import type { BudgetPolicy } from '../../shared/domain/budget.ts';
+import type { AppGates, AttemptLedger, AttemptRecord, NumberHold, NumberRecord } from '../../shared/ledger/port.ts';
 
 /** Factories and queue helpers for the ops (CLI, scheduled redrive) tests. */
 
@@ -26,6 +26,7 @@ export interface EnvelopeSpec {
   redriveGeneration?: number;
   jobKey?: string;
   attempts?: DeadLetterEnvelopeV1['attempts'];
+  hold?: DeadLetterEnvelopeV1['hold'];
 }
 
 /** A schema-valid dead-letter envelope, as the worker writes one. */
@@ -47,6 +48,7 @@ export function envelope(spec: EnvelopeSpec): DeadLetterEnvelopeV1 {
     jobKey,
     ...(spec.category === 'invalid_job' ? {} : { phoneNumberId, action }),
     ...(spec.code === undefined ? {} : { graphError: { code: spec.code, message: `(#${spec.code}) test`, fbtraceId: 'AbC12dEf3GhI4jK', httpStatus: 400 } }),
+    ...(spec.hold === undefined ? {} : { hold: spec.hold }),
     ...(spec.eligibleAt === undefined ? {} : { eligibleAt: new Date(spec.eligibleAt).toISOString() }),
     ...(spec.category === 'rate_limited' ? { budget: { used: 10, limit: 10, windowHours: 72, scope: 'all' } } : {}),
     attempts: spec.attempts ?? [],
@@ -144,7 +146,7 @@ export async function createCliStack(name: string, start?: number): Promise<CliS
   };
 }
 
-/** One request to put on the ledger the way the worker does: reserve a slot, then record the answer. */
+/** One request to put on the ledger: a spent slot on the number item and an attempt item, in one commit. */
 export interface LedgerEntry {
   at: number;
   operation: 'register' | 'deregister';
@@ -153,46 +155,64 @@ export interface LedgerEntry {
   reason?: 'account_creation' | 'name_change' | 'migration' | 'localization_change' | 'manual';
 }
 
-/** Writes requests through the real ledger adapter (shared budget, Meta's 10 per 72 h). */
-export async function writeLedger(ledger: AttemptLedger, phoneNumberId: string, entries: LedgerEntry[], policy: BudgetPolicy): Promise<void> {
+/** Far enough ahead that no test item expires. */
+const KEEP = { number: Date.UTC(2100, 0, 1), job: Date.UTC(2100, 0, 1), attempt: Date.UTC(2100, 0, 1) };
+
+/** Reads the number item, changes it and commits it under the version read (retrying a conflict once). */
+export async function updateNumber(ledger: AttemptLedger, phoneNumberId: string, change: (number: NumberRecord) => Omit<NumberRecord, 'version'>): Promise<NumberRecord> {
+  for (let round = 0; round < 2; round++) {
+    const number = await ledger.number(phoneNumberId);
+    const next = { ...change(number), version: number.version + 1 };
+    if ((await ledger.commit({ phoneNumberId, number: next, expiresAt: KEEP }, randomUUID())) === 'committed') return next;
+  }
+  throw new Error(`the number item of ${phoneNumberId} conflicted twice in a test`);
+}
+
+/** Writes requests through the real ledger adapter, as the worker leaves them: spent slots plus the audit trail. */
+export async function writeLedger(ledger: AttemptLedger, phoneNumberId: string, entries: LedgerEntry[]): Promise<void> {
   for (const entry of entries) {
-    const scope = scopeFor(entry.operation, policy);
-    const jobKey = `job-${randomUUID()}`;
-    const snapshot = await ledger.read(phoneNumberId, jobKey, [scope]);
-    const spend = snapshot.budgets[scope]!;
-    const attemptId = randomUUID();
-    const result = await ledger.reserve({
+    const number = await ledger.number(phoneNumberId);
+    const attempt: AttemptRecord = {
+      attemptId: randomUUID(),
       phoneNumberId,
       operation: entry.operation,
+      at: entry.at,
       reason: entry.reason ?? 'manual',
-      jobKey,
-      generation: 0,
-      leaseOwner: 'test',
-      leaseUntil: entry.at + 60_000,
-      now: entry.at,
-      attemptId,
-      spend,
-      alsoUnchanged: [],
-      newAttemptTimes: [...spend.attemptTimes, entry.at],
-      attemptExpiresAt: entry.at + policy.windowMs,
-      budgetExpiresAt: entry.at + policy.windowMs,
-      jobExpiresAt: entry.at + 14 * 24 * HOUR,
-    });
-    if (result !== 'reserved') throw new Error('ledger reserve conflicted in a test');
-    if (entry.outcome !== 'pending') {
-      await ledger.recordOutcome({
-        phoneNumberId,
-        jobKey,
-        attempt: { attemptId, at: entry.at, operation: entry.operation },
-        outcome: entry.outcome,
-        ...(entry.code === undefined ? {} : { code: entry.code, httpStatus: 400, fbtraceId: 'AbC12dEf3GhI4jK' }),
-        durationMs: 120,
-      });
-    }
+      jobKey: `job-${randomUUID()}`,
+      outcome: entry.outcome,
+      ...(entry.code === undefined ? {} : { code: entry.code, httpStatus: 400, fbtraceId: 'AbC12dEf3GhI4jK' }),
+      durationMs: 120,
+    };
+    const next: NumberRecord = {
+      ...number,
+      version: number.version + 1,
+      spent: [...number.spent, { at: entry.at, operation: entry.operation }],
+      ...(entry.outcome === 'success' ? { lastSuccess: { operation: entry.operation, at: entry.at } } : {}),
+    };
+    const result = await ledger.commit({ phoneNumberId, number: next, attempt: { create: attempt }, expiresAt: KEEP }, randomUUID());
+    if (result !== 'committed') throw new Error('ledger commit conflicted in a test');
   }
 }
 
-export const META_POLICY: BudgetPolicy = { limit: 10, windowMs: 72 * HOUR, shared: true, blockMs: 72 * HOUR };
+/** Blocks the number's operations until `until`, as a 133016 does. */
+export async function blockNumber(ledger: AttemptLedger, phoneNumberId: string, operations: Array<'register' | 'deregister'>, until: number): Promise<void> {
+  await updateNumber(ledger, phoneNumberId, (number) => ({ ...number, blockedUntil: { ...number.blockedUntil, ...Object.fromEntries(operations.map((op) => [op, until])) } }));
+}
+
+/** Puts a hold on the number, as the worker does after 133005, 133008/9 or a failed verification pre-flight. */
+export async function holdNumber(ledger: AttemptLedger, phoneNumberId: string, hold: NumberHold): Promise<void> {
+  await updateNumber(ledger, phoneNumberId, (number) => ({ ...number, hold }));
+}
+
+/** Closes the app's token gate, as the worker does after 190/0. */
+export async function closeTokenGate(ledger: AttemptLedger, gate: NonNullable<AppGates['tokenGate']>): Promise<void> {
+  const app = await ledger.appGates();
+  const result = await ledger.commit({ phoneNumberId: '0', app: { ...app, tokenGate: gate, version: app.version + 1 }, expiresAt: KEEP }, randomUUID());
+  if (result !== 'committed') throw new Error('the app item conflicted in a test');
+}
+
+/** Meta's budget as the worker applies it by default: 10 per 72 h, plus the 15-minute margin, shared. */
+export const META_POLICY: BudgetPolicy = { limit: 10, windowMs: 72 * HOUR, marginMs: 15 * 60_000, shared: true, blockMs: 72 * HOUR };
 
 /**
  * Consumes a queue in the background (receive, then delete), like the worker would. moto recomputes queue

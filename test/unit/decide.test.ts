@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS } from '../../shared/clock.ts';
 import { decide, type Step } from '../../shared/domain/decide.ts';
 import { JOB_ACTIONS, JOB_REASONS, type JobV1Input } from '../../shared/jobs/job.v1.ts';
-import { CONNECTED, NUMBER, PIN, T0, TOKEN, found, inputOf, jobOf, numberWith, policy, record, spentHourly, state } from '../support/decide-factories.ts';
+import { CACHED_PIN, CACHED_TOKEN, CONNECTED, NUMBER, PIN, T0, TOKEN, found, inputOf, jobOf, numberWith, policy, record, spentHourly, state } from '../support/decide-factories.ts';
 
 const kindOf = (step: Step) => (step.kind === 'dead_letter' ? `dead_letter:${step.decision.category}` : step.kind === 'send' ? `send:${step.operation}` : step.kind);
 
@@ -49,14 +49,14 @@ describe('decide: what a job meets before it may send', () => {
     { name: 'an app throttle longer than a queue wait', input: { snapshot: { app: { version: 1, throttledUntil: T0 + 13 * HOUR_MS } } }, expect: 'dead_letter:rate_limited' },
     { name: 'no token', input: { secrets: { token: { kind: 'missing' }, pin: PIN } }, expect: 'dead_letter:missing_secret' },
     { name: 'no PIN (checked before any deregister)', job: { action: 'set_localization' }, input: { secrets: { token: TOKEN, pin: { kind: 'missing' } } }, expect: 'dead_letter:missing_secret' },
-    { name: 'a token gate on the cached token version', input: { snapshot: { app: { version: 1, tokenGate: { tokenVersion: 'tok-v1', since: T0 - 1, code: 190 } } } }, expect: 'refresh_secrets' },
+    { name: 'a token gate on the cached token version', input: { secrets: { token: CACHED_TOKEN, pin: PIN }, snapshot: { app: { version: 1, tokenGate: { tokenVersion: 'tok-v1', since: T0 - 1, code: 190 } } } }, expect: 'refresh_secrets' },
     { name: 'a token gate on the freshly read version', input: { secrets: { token: found('t', 'tok-v1', true), pin: PIN }, snapshot: { app: { version: 1, tokenGate: { tokenVersion: 'tok-v1', since: T0 - 1, code: 190 } } } }, expect: 'dead_letter:token_rejected' },
     { name: 'a token gate on an older version (lifted)', input: { read: state(), snapshot: { app: { version: 1, tokenGate: { tokenVersion: 'tok-v0', since: T0 - 1, code: 190 } } } }, expect: 'send:register' },
-    { name: 'a PIN hold on the cached PIN version', input: { snapshot: { number: numberWith({ hold: { cause: 'pin_rejected', since: T0 - 1, pinVersion: 'pin-v1', detail: 'd' } }) } }, expect: 'refresh_secrets' },
+    { name: 'a PIN hold on the cached PIN version', input: { secrets: { token: TOKEN, pin: CACHED_PIN }, snapshot: { number: numberWith({ hold: { cause: 'pin_rejected', since: T0 - 1, pinVersion: 'pin-v1', detail: 'd' } }) } }, expect: 'refresh_secrets' },
     { name: 'a PIN hold on the freshly read version', input: { secrets: { token: TOKEN, pin: found('012345', 'pin-v1', true) }, snapshot: { number: numberWith({ hold: { cause: 'pin_rejected', since: T0 - 1, pinVersion: 'pin-v1', detail: 'd' } }) } }, expect: 'dead_letter:pin_rejected' },
     { name: 'a PIN hold on an older version (lifted)', input: { read: state(), snapshot: { number: numberWith({ hold: { cause: 'pin_rejected', since: T0 - 1, pinVersion: 'pin-v0', detail: 'd' } }) } }, expect: 'send:register' },
     { name: 'a PIN lock still running, even with a new PIN', input: { snapshot: { number: numberWith({ hold: { cause: 'pin_locked', since: T0 - 1, until: T0 + HOUR_MS, pinVersion: 'pin-v0', detail: 'd' } }) } }, expect: 'dead_letter:pin_locked' },
-    { name: 'a cached PIN older than the last one sent', input: { snapshot: { number: numberWith({ lastPinVersion: 'pin-v2' }) } }, expect: 'refresh_secrets' },
+    { name: 'a cached PIN older than the last one sent', input: { secrets: { token: TOKEN, pin: CACHED_PIN }, snapshot: { number: numberWith({ lastPinVersion: 'pin-v2' }) } }, expect: 'refresh_secrets' },
     { name: 'a verification hold, not read yet', input: { snapshot: { number: numberWith({ hold: { cause: 'needs_verification', since: T0 - 1, detail: 'd' } }) } }, expect: 'read_state' },
     { name: 'a verification hold, read VERIFIED', input: { read: state(), snapshot: { number: numberWith({ hold: { cause: 'needs_verification', since: T0 - 1, detail: 'd' } }) } }, expect: 'send:register' },
     { name: 'a PIN hold does not stop a deregister job', job: { action: 'deregister' }, input: { snapshot: { number: numberWith({ hold: { cause: 'pin_rejected', since: T0 - 1, pinVersion: 'pin-v1', detail: 'd' } }) } }, expect: 'send:deregister' },
@@ -76,6 +76,7 @@ describe('decide: what a job meets before it may send', () => {
     { name: 'the number is blocked (133016)', input: { read: state(), snapshot: { number: numberWith({ blockedUntil: { deregister: T0 + HOUR_MS } }) } }, expect: 'dead_letter:rate_limited' },
     { name: 'the window is full', input: { read: state(), snapshot: { number: numberWith({ spent: spentHourly(10) }) } }, expect: 'dead_letter:rate_limited' },
     { name: 'the saga needs 2 slots, 1 is free', job: { action: 'set_localization' }, input: { read: CONNECTED, snapshot: { number: numberWith({ spent: spentHourly(9) }) } }, expect: 'dead_letter:rate_limited' },
+    { name: 'a saga reads cached secrets anew before taking the number offline', job: { action: 'set_localization' }, input: { read: CONNECTED, secrets: { token: CACHED_TOKEN, pin: PIN } }, expect: 'refresh_secrets' },
     { name: 'the saga with 2 free slots', job: { action: 'set_localization' }, input: { read: CONNECTED, snapshot: { number: numberWith({ spent: spentHourly(8) }) } }, expect: 'send:deregister' },
     { name: "another job's reserved register slot counts", input: { read: state(), snapshot: { number: numberWith({ spent: spentHourly(9), reserved: [{ jobKey: 'saga', operation: 'register', at: T0, until: T0 + HOUR_MS }] }) } }, expect: 'dead_letter:rate_limited' },
   ];

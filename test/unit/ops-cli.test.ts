@@ -17,6 +17,8 @@ describe('wa-registrar arguments', () => {
     [['dlq', 'show', '--help'], 'Usage: wa-registrar dlq show <messageId>'],
     [['dlq', 'redrive', '--help'], 'Usage: wa-registrar dlq redrive (--id ID ... | --eligible | --all)'],
     [['dlq', 'purge', '--help'], 'Usage: wa-registrar dlq purge --id ID'],
+    [['hold', '--help'], 'Usage: wa-registrar hold clear <phoneNumberId> [--force] | hold clear --token'],
+    [['hold', 'clear', '--help'], 'pin_locked           Meta stopped checking PINs'],
   ])('%j prints help and exits 0', async (args, expected) => {
     const run = await cli(args);
 
@@ -37,12 +39,27 @@ describe('wa-registrar arguments', () => {
     [['dlq', 'purge'], 'dlq purge needs at least one --id'],
     [['enqueue', '--file', 'x.jsonl', '--key', 'k'], '--key applies to a single job, not to --file'],
     [['status', '1', '--budget', 'both'], '--budget must be shared or separate'],
+    [['status', '1', '--margin-minutes', '2000'], '--margin-minutes must be a whole number from 0 to 1440'],
+    [['hold'], 'hold needs a command: clear'],
+    [['hold', 'lift', '1'], 'unknown hold command "lift"; expected clear'],
+    [['hold', 'clear'], 'hold clear needs one <phoneNumberId>, or --token'],
+    [['hold', 'clear', '1', '--token'], 'hold clear --token takes no phoneNumberId'],
+    [['hold', 'clear', '--token', '--force'], "--force applies only to a number's pin_locked hold"],
+    [['hold', 'clear', 'x1'], 'phoneNumberId must be 1-20 digits'],
   ])('%j is a usage error (exit 2)', async (args, expected) => {
     const run = await cli(args);
 
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(expected);
     expect(run.stderr.startsWith('wa-registrar: ')).toBe(true);
+  });
+
+  it('reads the margin from the worker\'s variable with the worker\'s schema, naming the variable when it is bad', async () => {
+    // Act
+    const run = await runCliCaptured(['status', '1'], { env: { WINDOW_MARGIN_MINUTES: 'soon' }, cwd: '/nonexistent', clock: new ManualClock() });
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('wa-registrar: WINDOW_MARGIN_MINUTES must be a whole number from 0 to 1440\n');
   });
 
   it('says how to find the resources when none are known (exit 1)', async () => {

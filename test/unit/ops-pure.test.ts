@@ -11,10 +11,12 @@ import { parseCsv, parseJobFile } from '../../shared/ops/job-file.ts';
 import { redactSecrets } from '../../shared/ops/redact.ts';
 import { decideRedrive } from '../../shared/ops/redrive.ts';
 import { resolveResources, requireResource, ResourceError } from '../../shared/ops/resources.ts';
-import { buildStatus } from '../../shared/ops/status.ts';
+import { emptyNumber, type NumberRecord } from '../../shared/ledger/port.ts';
+import { buildStatus, renderStatus } from '../../shared/ops/status.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
-const policy = { limit: 10, windowMs: 72 * HOUR_MS, shared: true, blockMs: 72 * HOUR_MS };
+const MARGIN = 15 * 60_000;
+const policy = { limit: 10, windowMs: 72 * HOUR_MS, marginMs: MARGIN, shared: true, blockMs: 72 * HOUR_MS };
 
 describe('job files', () => {
   it('reads JSONL with line numbers, skipping blank lines, and flags repeated keys', () => {
@@ -99,24 +101,72 @@ describe('redrive decisions', () => {
 });
 
 describe('status view', () => {
-  it('counts only requests inside the window (the edge is exclusive) and frees the next slot at oldest + window', () => {
-    const history = [NOW - 72 * HOUR_MS, NOW - 72 * HOUR_MS + 1, NOW - HOUR_MS].map((at, index) => ({
-      attemptId: String(index), phoneNumberId: '1', operation: 'register' as const, scope: 'all' as const, at, reason: 'manual' as const, jobKey: 'k', outcome: 'success' as const,
-    }));
-
-    const view = buildStatus('1', history, [], policy, NOW);
-
-    expect(view.scopes[0]).toMatchObject({ used: 2, left: 8, open: true, nextSlotFreesAt: new Date(NOW + 1).toISOString() });
-    expect(view.olderAttempts).toBe(1);
+  const number = (extra: Partial<NumberRecord>): NumberRecord => ({ ...emptyNumber('1'), version: 4, ...extra });
+  const attempt = (at: number, index: number, operation: 'register' | 'deregister' = 'register') => ({
+    attemptId: String(index), phoneNumberId: '1', operation, at, reason: 'manual' as const, jobKey: 'k', outcome: 'success' as const,
   });
 
-  it('applies a block on the shared counter to separate scopes too', () => {
-    const view = buildStatus('1', [], [{ scope: 'all', attemptTimes: [], blockedUntil: NOW + HOUR_MS, version: 1 }], { ...policy, shared: false }, NOW);
+  it('counts only requests inside window + margin (the edge is exclusive) and frees the next slot at oldest + window + margin', () => {
+    // Prepare
+    const times = [NOW - 72 * HOUR_MS - MARGIN, NOW - 72 * HOUR_MS, NOW - HOUR_MS];
+    const record = number({ spent: times.map((at) => ({ at, operation: 'register' as const })) });
+    // Act
+    const view = buildStatus(record, times.map((at, index) => attempt(at, index)), { version: 0 }, policy, NOW);
+    // Assess
+    expect(view.scopes[0]).toMatchObject({ used: 2, left: 8, open: true, reserved: 0, nextSlotFreesAt: new Date(NOW + MARGIN).toISOString() });
+    expect(view.scopes[0]!.attempts).toHaveLength(2);
+    expect(view.olderAttempts).toBe(1);
+    expect(view.policy).toEqual({ limit: 10, windowHours: 72, marginMinutes: 15, shared: true });
+  });
 
-    expect(view.scopes.map((scope) => [scope.scope, scope.open, scope.blockedUntil])).toEqual([
+  it('applies a block on either operation to both in shared mode, only to its own when separate', () => {
+    // Prepare
+    const record = number({ blockedUntil: { register: NOW + HOUR_MS } });
+    // Act
+    const sharedView = buildStatus(record, [], { version: 0 }, policy, NOW);
+    const separateView = buildStatus(record, [], { version: 0 }, { ...policy, shared: false }, NOW);
+    // Assess
+    expect(sharedView.scopes.map((scope) => [scope.scope, scope.open, scope.blockedUntil])).toEqual([['all', false, new Date(NOW + HOUR_MS).toISOString()]]);
+    expect(separateView.scopes.map((scope) => [scope.scope, scope.open, scope.blockedUntil ?? null])).toEqual([
       ['register', false, new Date(NOW + HOUR_MS).toISOString()],
-      ['deregister', false, new Date(NOW + HOUR_MS).toISOString()],
+      ['deregister', true, null],
     ]);
+  });
+
+  it('counts slots reserved by sagas in progress, and lists them', () => {
+    // Prepare
+    const record = number({
+      spent: Array.from({ length: 9 }, (_, i) => ({ at: NOW - (i + 1) * HOUR_MS, operation: 'deregister' as const })),
+      reserved: [{ jobKey: 'move-ch', operation: 'register', at: NOW - HOUR_MS, until: NOW + 2 * HOUR_MS }, { jobKey: 'old', operation: 'register', at: NOW - 9 * HOUR_MS, until: NOW }],
+    });
+    // Act
+    const view = buildStatus(record, [], { version: 0 }, policy, NOW);
+    // Assess
+    expect(view.scopes[0]).toMatchObject({ used: 10, left: 0, reserved: 1, open: false });
+    expect(view.reserved).toEqual([{ jobKey: 'move-ch', operation: 'register', at: new Date(NOW - HOUR_MS).toISOString(), until: new Date(NOW + 2 * HOUR_MS).toISOString() }]);
+    expect(renderStatus(view)).toContain('1 slot reserved for the register of job move-ch (in progress) until 2026-11-25 14:00 UTC (in 2h)');
+  });
+
+  it('shows the hold with what lifts it, the last success and the app gates', () => {
+    // Prepare
+    const record = number({
+      hold: { cause: 'pin_locked', since: NOW - HOUR_MS, until: NOW + 23 * HOUR_MS, code: 133008, pinVersion: 'v-1', detail: 'error 133008 on a register' },
+      lastSuccess: { operation: 'deregister', at: NOW - 2 * HOUR_MS },
+    });
+    const app = { version: 3, throttledUntil: NOW + 30 * 60_000, tokenGate: { tokenVersion: 't-9', since: NOW - 5 * 60_000, code: 190 } };
+    // Act
+    const view = buildStatus(record, [], app, policy, NOW);
+    const human = renderStatus(view);
+    // Assess
+    expect(view.hold).toMatchObject({ cause: 'pin_locked', secretVersion: 'v-1', code: 133008, until: new Date(NOW + 23 * HOUR_MS).toISOString() });
+    expect(view.hold!.liftedBy).toContain('before then only with --force');
+    expect(view.lastSuccess).toEqual({ operation: 'deregister', at: new Date(NOW - 2 * HOUR_MS).toISOString() });
+    expect(view.app).toMatchObject({ throttledUntil: new Date(NOW + 30 * 60_000).toISOString(), tokenGate: { tokenVersion: 't-9', code: 190 } });
+    expect(human).toContain('HELD (pin_locked) since 2026-11-25 11:00 UTC, code 133008, PIN version v-1, until 2026-11-26 11:00 UTC (in 23h): error 133008 on a register');
+    expect(human).toContain('APP THROTTLED by Meta until 2026-11-25 12:30 UTC (in 30m)');
+    expect(human).toContain('TOKEN GATE closed since 2026-11-25 11:55 UTC (code 190, token version t-9)');
+    expect(human).toContain('wa-registrar hold clear --token');
+    expect(human).toContain('Last success: deregister at 2026-11-25 10:00 UTC (2h ago).');
   });
 
   it('needs two requests from the shared counter for set_localization, one from each when separate', () => {

@@ -1,0 +1,238 @@
+import { jobId, type GraphEvent, type OperatorEvent } from './records.ts';
+import { ledgerSaysEnded } from './worker-adapter.ts';
+import type { World } from './world.ts';
+
+const LIMIT = 10;
+const BLOCK_MS = 72 * 3_600_000;
+/** Meta's 72-hour window plus the worker's 15-minute margin (WINDOW_MARGIN_MINUTES). */
+const WINDOW_MS = 72 * 3_600_000 + 15 * 60_000;
+const PIN_REFUSAL = /^error (133005|133008|133009)$/;
+const TOKEN_REFUSAL = /^error (190|0)$/;
+/** Dead-letter categories that say why a saga's register could not be sent (invariant 4). */
+const REGISTER_IMPOSSIBLE = new Set(['rate_limited', 'missing_secret', 'needs_verification', 'pin_rejected', 'pin_locked', 'token_rejected']);
+
+/** The invariants that must hold after every step. */
+export async function checkStep(world: World): Promise<string[]> {
+  const ended = await endedJobs(world);
+  return [...world.records.runtimeViolations, ...attemptWindow(world), ...refusedSecrets(world), ...preFlight(world), ...jobEnds(world, ended)];
+}
+
+/** After the drain: everything above, plus sagas and "every job ended", plus a last scan of the ledger. */
+export async function checkEnd(world: World): Promise<string[]> {
+  await scanLedger(world);
+  const ended = await endedJobs(world);
+  return [...(await checkStep(world)), ...sagas(world), ...everyJobEnded(world, ended)];
+}
+
+/**
+ * 1. Per number, at most 10 register+deregister requests in any 72 h + 15 min window (so Meta never has reason for a
+ * 133016), and none within 72 h after a 133016 (however it came: a blocked number is never retried).
+ */
+function attemptWindow(world: World): string[] {
+  const found: string[] = [];
+  for (const id of world.numbers) {
+    const calls = world.simulator.calls.filter((call) => call.phoneNumberId === id && (call.operation === 'register' || call.operation === 'deregister'));
+    let start = 0;
+    for (let end = 0; end < calls.length; end++) {
+      while (calls[start]!.at <= calls[end]!.at - WINDOW_MS) start++;
+      if (end - start + 1 > LIMIT) {
+        found.push(`invariant 1 (≤ ${LIMIT} requests per 72 h + 15 min): number ${id} got its ${end - start + 1}th request of the window at ${world.time(calls[end]!.at)} (window opened ${world.time(calls[start]!.at)})`);
+        break;
+      }
+    }
+    for (const [index, blocked] of calls.entries()) {
+      if (blocked.answeredWith !== 'error 133016') continue;
+      const retry = calls.slice(index + 1).find((later) => later.at < blocked.at + BLOCK_MS);
+      if (!retry) continue;
+      found.push(`invariant 1 (133016 never retried): number ${id} was answered 133016 at ${world.time(blocked.at)}, then got a ${retry.operation} at ${world.time(retry.at)}`);
+      break;
+    }
+  }
+  return found;
+}
+
+/**
+ * 2. No request repeats a definite refusal: after 133005/133008/133009 for a PIN, no register of that number with that
+ * PIN; after 190/0 for a token, no request with that token. Only requests started after the worker had the refusal
+ * count (concurrent requests of other groups were already on their way). Lifted by an operator: `hold clear` for the
+ * number's PINs, `hold clear --token` for tokens, or storing that same value again (a new version) for that value.
+ * A crash injected after the answer arrived and before any ledger write for the number may lose the answer: such
+ * answers are excluded (`lost`), and only those.
+ */
+function refusedSecrets(world: World): string[] {
+  type Point = { seq: number; start?: GraphEvent; end?: GraphEvent; operator?: OperatorEvent };
+  const points: Point[] = [
+    ...world.records.graph.filter((event) => event.simIndex !== undefined).flatMap((event) => [
+      { seq: event.startSeq, start: event },
+      ...(event.endSeq === undefined ? [] : [{ seq: event.endSeq, end: event }]),
+    ]),
+    ...world.records.operator.map((operator) => ({ seq: operator.seq, operator })),
+  ].sort((a, b) => a.seq - b.seq);
+  const pins = new Map<string, Map<string, GraphEvent>>();
+  const tokens = new Map<string, GraphEvent>();
+  const found: string[] = [];
+  const label = (digest: string | undefined) => world.catalog.label(digest);
+  const describe = (event: GraphEvent) => `${event.operation} at ${world.time(event.before.now)} by ${event.delivery?.jobKey ?? '?'} g${event.delivery?.generation ?? '?'}`;
+  for (const { start, end, operator } of points) {
+    if (start) {
+      const pinRefusal = start.operation === 'register' && start.pinDigest ? pins.get(start.phoneNumberId)?.get(start.pinDigest) : undefined;
+      if (pinRefusal) found.push(`invariant 2 (refused PIN not sent again): ${start.phoneNumberId}: ${describe(start)} sent ${label(start.pinDigest)}, refused with ${pinRefusal.answeredWith} (${describe(pinRefusal)})`);
+      const tokenRefusal = start.tokenDigest ? tokens.get(start.tokenDigest) : undefined;
+      if (tokenRefusal) found.push(`invariant 2 (refused token not sent again): ${start.phoneNumberId}: ${describe(start)} used ${label(start.tokenDigest)}, refused with ${tokenRefusal.answeredWith} (${tokenRefusal.phoneNumberId}, ${describe(tokenRefusal)})`);
+    }
+    if (end && !end.lost) {
+      if (end.operation === 'register' && end.pinDigest && PIN_REFUSAL.test(end.answeredWith ?? '')) {
+        pins.set(end.phoneNumberId, (pins.get(end.phoneNumberId) ?? new Map()).set(end.pinDigest, end));
+      }
+      if (end.tokenDigest && TOKEN_REFUSAL.test(end.answeredWith ?? '')) tokens.set(end.tokenDigest, end);
+    }
+    if (operator?.kind === 'hold_clear') pins.get(operator.phoneNumberId!)?.clear();
+    if (operator?.kind === 'hold_clear_token') tokens.clear();
+    if (operator?.kind === 'store_pin') pins.get(operator.phoneNumberId!)?.delete(operator.digest!);
+    if (operator?.kind === 'store_token') tokens.delete(operator.digest!);
+  }
+  return found;
+}
+
+/**
+ * 3. No register a pre-flight read could have shown cannot succeed: none while the number's verification is not
+ * VERIFIED, and none with a PIN that already met this PIN lock (133008/133009), even after a `hold clear`.
+ */
+function preFlight(world: World): string[] {
+  const found: string[] = [];
+  const triedDuringLock = new Set<string>();
+  for (const event of world.records.graph) {
+    if (event.operation !== 'register' || event.simIndex === undefined) continue;
+    const { verification, pinLockedUntil, now } = event.before;
+    if (verification !== undefined && verification !== 'VERIFIED') {
+      found.push(`invariant 3 (pre-flight): register of ${event.phoneNumberId} at ${world.time(now)} by ${event.delivery?.jobKey ?? '?'} while its verification was ${verification}`);
+    }
+    if (pinLockedUntil !== undefined && pinLockedUntil > now) {
+      const key = `${event.phoneNumberId}|${pinLockedUntil}|${event.pinDigest}`;
+      if (triedDuringLock.has(key)) {
+        found.push(`invariant 3 (PIN lock): register of ${event.phoneNumberId} at ${world.time(now)} with ${world.catalog.label(event.pinDigest)} again while PIN checks are locked until ${world.time(pinLockedUntil)}`);
+      }
+      // The lock is found by its answer (a scripted fault may answer first); a crash may lose it, as in invariant 2.
+      if (!event.lost && /^error 13300[89]$/.test(event.answeredWith ?? '')) triedDuringLock.add(key);
+    }
+  }
+  return found;
+}
+
+/**
+ * Job identity → how it ended. When a key was reused for other content, the job is the content the worker ran
+ * first (its first Graph call or completion); dead-lettering the other content is a refusal, not an end. A job
+ * may be dead-lettered again with the same category (the envelope re-sent after a crash, past the DLQ's 5-minute
+ * deduplication); any other second end means it ran twice or ended two ways.
+ */
+function ends(world: World): { first: Map<string, { status: string; category?: string }>; twice: string[] } {
+  const ran = new Map<string, string>();
+  const events = [
+    ...world.records.graph.map((event) => ({ seq: event.startSeq, delivery: event.delivery })),
+    ...world.records.outcomes.filter(({ outcome }) => outcome.status === 'completed').map(({ seq, delivery }) => ({ seq, delivery })),
+  ].sort((a, b) => a.seq - b.seq);
+  for (const { delivery } of events) {
+    if (delivery && !ran.has(jobId(delivery.jobKey, delivery.generation))) ran.set(jobId(delivery.jobKey, delivery.generation), delivery.body);
+  }
+  const first = new Map<string, { status: string; category?: string }>();
+  const twice: string[] = [];
+  for (const { outcome, delivery } of world.records.outcomes) {
+    if (!delivery || (outcome.status !== 'completed' && outcome.status !== 'dead_lettered')) continue;
+    const id = jobId(delivery.jobKey, delivery.generation);
+    const canonical = ran.get(id) ?? delivery.body;
+    if (!ran.has(id)) ran.set(id, canonical);
+    if (delivery.body !== canonical) {
+      if (outcome.status === 'completed') twice.push(`invariant 5 (ends exactly once): job ${id} ran, and other content under the same key completed too`);
+      continue;
+    }
+    const earlier = first.get(id);
+    if (!earlier) first.set(id, { status: outcome.status, ...(outcome.category ? { category: outcome.category } : {}) });
+    else if (!(earlier.status === 'dead_lettered' && outcome.status === 'dead_lettered' && earlier.category === outcome.category)) {
+      twice.push(`invariant 5 (ends exactly once): job ${id} ended ${earlier.status}${earlier.category ? ` (${earlier.category})` : ''}, then again ${outcome.status}${outcome.category ? ` (${outcome.category})` : ''}`);
+    }
+  }
+  return { first, twice };
+}
+
+/**
+ * Jobs that ended: by an outcome, or (when the ending delivery failed after its last write, so a later delivery
+ * only said "duplicate") by the ledger's job record.
+ */
+async function endedJobs(world: World): Promise<Set<string>> {
+  const ended = new Set(ends(world).first.keys());
+  for (const [id, job] of world.records.enqueued) {
+    if (!ended.has(id) && (await ledgerSaysEnded(world.ledger, job.phoneNumberId, job.jobKey, job.generation))) ended.add(id);
+  }
+  return ended;
+}
+
+/** 5 (while running). No job ends twice, a dead-lettered job has its envelope, SQS never moves a job that has not ended. */
+function jobEnds(world: World, ended: Set<string>): string[] {
+  const { first, twice } = ends(world);
+  const found = [...twice];
+  for (const [id, end] of first) {
+    const hasEnvelope = world.records.deadLetters.some((letter) => jobId(letter.envelope.jobKey, letter.envelope.redriveGeneration) === id);
+    if (end.status === 'dead_lettered' && !hasEnvelope) found.push(`invariant 5: job ${id} reported dead-lettered, but no envelope reached the dead-letter queue`);
+  }
+  for (const message of world.queue.moved) {
+    const job = JSON.parse(message.body) as { idempotencyKey: string };
+    const generation = Number(message.attributes.waRegistrarRedriveGeneration?.stringValue ?? 0);
+    if (!ended.has(jobId(job.idempotencyKey, generation))) {
+      found.push(`invariant 5 (no SQS redrive): message ${message.messageId} (job ${jobId(job.idempotencyKey, generation)}) was moved by SQS after ${message.receiveCount} receives, with no decision by the worker`);
+    }
+  }
+  return found;
+}
+
+/** 5 (at the end). Every job put on the queue ended, and nothing is left on it. */
+function everyJobEnded(world: World, ended: Set<string>): string[] {
+  const found = [...world.records.enqueued.keys()].filter((id) => !ended.has(id)).map((id) => `invariant 5 (every job ends): job ${id} never completed nor was dead-lettered`);
+  for (const message of world.queue.pending()) {
+    found.push(`invariant 5: message ${message.messageId} is still on the queue 30 days after the last step (received ${message.receiveCount} times)`);
+  }
+  return found;
+}
+
+/**
+ * 4. No number left deregistered by a saga (set_localization, or a register job's 133000 repair) while its register
+ * was possible: if the saga's deregister was the last saga request and the number is not registered at the end,
+ * that job's dead letter must say why the register could not be sent. A missing PIN or a lapsed verification
+ * counts only if it arose after the deregister: one the worker could have seen before leaves the number offline
+ * for nothing.
+ */
+function sagas(world: World): string[] {
+  const found: string[] = [];
+  const repaired = new Set(world.records.graph.filter((event) => event.operation === 'deregister' && event.delivery).map((event) => jobId(event.delivery!.jobKey, event.delivery!.generation)));
+  for (const id of world.numbers) {
+    const saga = world.records.graph
+      .filter((event) => event.phoneNumberId === id && event.operation !== 'read_state' && event.simIndex !== undefined && event.delivery)
+      .filter((event) => event.delivery!.action === 'set_localization' || (event.delivery!.action === 'register' && repaired.has(jobId(event.delivery!.jobKey, event.delivery!.generation))))
+      .sort((a, b) => a.simIndex! - b.simIndex!);
+    const last = saga.at(-1);
+    const tookEffect = last?.answeredWith === 'deregistered' || last?.answeredWith?.startsWith('applied (deregistered)');
+    if (!last || last.operation !== 'deregister' || !tookEffect || world.simulator.number(id)?.registered) continue;
+    const job = jobId(last.delivery!.jobKey, last.delivery!.generation);
+    const letters = world.records.deadLetters.filter((letter) => jobId(letter.envelope.jobKey, letter.envelope.redriveGeneration) === job);
+    const why = letters.find((letter) => REGISTER_IMPOSSIBLE.has(letter.envelope.category) || letter.envelope.hold !== undefined);
+    const prefix = `invariant 4 (saga): ${id} left deregistered by ${last.delivery!.action} job ${job} (deregister at ${world.time(last.before.now)})`;
+    if (!why) {
+      found.push(`${prefix}; dead letter: ${letters.map((letter) => letter.envelope.category).join(', ') || 'none'}`);
+    } else if (why.envelope.category === 'missing_secret' && !last.before.pinStored) {
+      found.push(`${prefix} although no PIN was stored when it deregistered`);
+    } else if (why.envelope.category === 'needs_verification' && last.before.verification !== 'VERIFIED') {
+      found.push(`${prefix} although its verification was already ${last.before.verification} when it deregistered`);
+    }
+  }
+  return found;
+}
+
+/** 6 (at rest). Whatever the ledger can show about each number goes through the secret scan too. */
+async function scanLedger(world: World): Promise<void> {
+  // The instrumented ledger scans every result; these reads show every item it holds for the model's numbers.
+  for (const id of world.numbers) {
+    await world.ledger.history(id);
+    await world.ledger.number(id);
+  }
+  for (const job of world.records.enqueued.values()) await world.ledger.read(job.phoneNumberId, job.jobKey);
+  await world.ledger.appGates();
+}

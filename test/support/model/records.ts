@@ -1,0 +1,116 @@
+import type { DeadLetterEnvelopeV1 } from '../../../shared/jobs/dlq-envelope.v1.ts';
+
+/**
+ * What a model run remembers: every delivery, Graph request, outcome, operator action and dead letter, in one
+ * order (`seq`). The invariants read only this and the simulator's call log; the report prints it.
+ */
+
+/** The outcome hook's argument (the worker's `onOutcome`), read loosely. */
+export interface ModelOutcome {
+  status: 'completed' | 'duplicate' | 'dead_lettered' | 'retry' | 'wait' | string;
+  jobKey: string;
+  phoneNumberId?: string;
+  action?: string;
+  category?: string;
+  detail?: string;
+  graphCalls?: unknown[];
+}
+
+/** One SQS record handed to the worker. */
+export interface Delivery {
+  invocation: number;
+  messageId: string;
+  receiptHandle: string;
+  jobKey: string;
+  generation: number;
+  body: string;
+  action: string;
+  phoneNumberId: string;
+  receiveCount: number;
+}
+
+/** The simulator's view of a number just before a request was sent: what a pre-flight read could have shown. */
+export interface NumberConditions {
+  now: number;
+  verification?: string;
+  pinLockedUntil?: number;
+  registered?: boolean;
+  /** Secrets Manager holds a usable PIN for the number (not what a cache may still serve). */
+  pinStored: boolean;
+}
+
+export interface GraphEvent {
+  /** Global order when the worker started the call and when it got the result. */
+  startSeq: number;
+  endSeq?: number;
+  invocation: number;
+  delivery?: Delivery;
+  phoneNumberId: string;
+  operation: 'register' | 'deregister' | 'read_state';
+  /** Index in `simulator.calls`, matched after the call. */
+  simIndex?: number;
+  answeredWith?: string;
+  pinDigest?: string;
+  tokenDigest?: string;
+  before: NumberConditions;
+  /** A crash hit the delivery after this answer and before any ledger write for the number: the answer may be lost. */
+  lost: boolean;
+  /** The client threw instead of returning a result (its contract says it never does). */
+  threw?: string;
+  /** Calls count since the call started, to find its entry in `simulator.calls`. */
+  callsBefore: number;
+}
+
+export interface OutcomeEvent {
+  seq: number;
+  outcome: ModelOutcome;
+  delivery?: Delivery;
+}
+
+/** Operator actions that may legitimately allow a refused secret again (see invariant 2). */
+export interface OperatorEvent {
+  seq: number;
+  kind: 'hold_clear' | 'hold_clear_token' | 'store_pin' | 'store_token';
+  phoneNumberId?: string;
+  digest?: string;
+}
+
+export interface DeadLetterRecord {
+  seq: number;
+  at: number;
+  messageId: string;
+  envelope: DeadLetterEnvelopeV1;
+  /** Dropped by the DLQ's FIFO deduplication (same job key, generation and category within 5 minutes). */
+  deduped: boolean;
+  redriven: boolean;
+}
+
+/** One job identity: its key and redrive generation. */
+export const jobId = (jobKey: string, generation: number) => `${jobKey}#g${generation}`;
+
+export class Records {
+  #seq = 0;
+  readonly graph: GraphEvent[] = [];
+  readonly outcomes: OutcomeEvent[] = [];
+  readonly operator: OperatorEvent[] = [];
+  readonly deadLetters: DeadLetterRecord[] = [];
+  /** Jobs put on the queue (by the program or a redrive): the first body sent under each identity. */
+  readonly enqueued = new Map<string, { jobKey: string; generation: number; phoneNumberId: string; body: string }>();
+  /** Readable timeline for the counterexample report. */
+  readonly trace: string[] = [];
+  /** Violations found while running (secret leaks, livelocks); the invariants add theirs on top. */
+  readonly runtimeViolations: string[] = [];
+
+  nextSeq(): number {
+    this.#seq += 1;
+    return this.#seq;
+  }
+
+  note(line: string): void {
+    this.trace.push(line);
+  }
+
+  violation(text: string): void {
+    if (!this.runtimeViolations.includes(text)) this.runtimeViolations.push(text);
+  }
+}

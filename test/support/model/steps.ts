@@ -1,0 +1,147 @@
+import { toJobMessage } from '../../../shared/jobs/enqueue.ts';
+import type { JobV1 } from '../../../shared/jobs/job.v1.ts';
+import { decideRedrive } from '../../../shared/ops/redrive.ts';
+import { simulatorDigest, type SimulatedFault, type SimulatedReadFault } from '../../../tools/graph-simulator.ts';
+import type { Step } from './program.ts';
+import { clearHold } from './worker-adapter.ts';
+import type { World } from './world.ts';
+
+const HOUR = 3_600_000;
+
+/** Performs one program step on the world; then, unless the step says otherwise, runs the queue until quiet. */
+export async function applyStep(world: World, step: Step): Promise<void> {
+  const now = world.clock.now();
+  const id = 'n' in step ? world.numberId(step.n) : '';
+  const number = id ? world.simulator.number(id) : undefined;
+  const operator = (kind: 'hold_clear' | 'hold_clear_token' | 'store_pin' | 'store_token', digest?: string) =>
+    world.records.operator.push({ seq: world.records.nextSeq(), kind, ...(id ? { phoneNumberId: id } : {}), ...(digest ? { digest } : {}) });
+  switch (step.kind) {
+    case 'enqueue': {
+      const job = {
+        action: step.action,
+        phoneNumberId: id,
+        reason: step.reason,
+        ...(step.region ? { dataLocalizationRegion: step.region as JobV1['dataLocalizationRegion'] } : {}),
+        idempotencyKey: `job-${step.key}`,
+      };
+      world.sendJob(toJobMessage(job), 'enqueue');
+      if (!step.runAfter) return;
+      break;
+    }
+    case 'resend': {
+      const message = world.sent[step.pick % Math.max(1, world.sent.length)];
+      if (message) world.sendJob(message, 'resend the exact message');
+      break;
+    }
+    case 'redrive':
+      redrive(world, step.pick, step.force);
+      break;
+    case 'graph_faults': {
+      const faults = Array.from({ length: step.repeat }, () => step.faults).flat().map((fault) => affordable(world, fault));
+      world.simulator.inject(id, ...faults);
+      break;
+    }
+    case 'read_faults':
+      world.simulator.injectRead(id, ...step.faults.map((fault) => affordable(world, fault)));
+      break;
+    case 'verification':
+      number!.codeVerificationStatus = step.status;
+      break;
+    case 'external':
+      number!.registered = step.registered;
+      break;
+    case 'incomplete_deregistration':
+      number!.deregistrationIncomplete = true;
+      number!.stuck133000 = step.stuck;
+      break;
+    case 'pin_lock':
+      number!.pinLockedUntil = now + step.hours * HOUR;
+      break;
+    case 'new_name_status':
+      number!.newNameStatus = step.status;
+      break;
+    case 'revoke_token': {
+      const current = world.secrets.currentToken();
+      if (current !== undefined) world.acceptedTokens.delete(current);
+      world.simulator.setTokens([...world.acceptedTokens]);
+      break;
+    }
+    case 'store_token': {
+      const value = world.newToken(step.valid);
+      world.simulator.setTokens([...world.acceptedTokens]);
+      world.secrets.storeToken(value);
+      operator('store_token', simulatorDigest(value));
+      break;
+    }
+    case 'store_pin': {
+      if (step.value === 'delete') world.secrets.deletePin(id);
+      else if (step.value === 'malformed') world.secrets.storeMalformedPin(id);
+      else {
+        const value = step.value === 'correct' ? world.correctPin(id) : world.newWrongPin(id);
+        world.secrets.storePin(id, value);
+        operator('store_pin', simulatorDigest(value));
+      }
+      break;
+    }
+    case 'hold_clear': {
+      const result = await clearHold(world.ledger, world.config, { phoneNumberId: id, force: step.force }, now);
+      if (result !== 'refused') operator('hold_clear');
+      world.records.note(`  hold clear ${id}${step.force ? ' --force' : ''}: ${result}`);
+      break;
+    }
+    case 'hold_clear_token': {
+      const result = await clearHold(world.ledger, world.config, { token: true }, now);
+      operator('hold_clear_token');
+      world.records.note(`  hold clear --token: ${result}`);
+      break;
+    }
+    case 'infra_fault':
+      world.hooks.faults.push({
+        port: step.port,
+        ...(step.afterAnswer ? { afterAnswer: new RegExp(step.afterAnswer) } : { atCall: world.hooks.callCounts[step.port] + step.nth }),
+        effect: step.effect,
+        when: step.when,
+      });
+      break;
+    case 'clock':
+      world.clock.advance(step.ms);
+      break;
+  }
+  await world.runUntilQuiet();
+}
+
+/** 'hang' faults cost real time; past the program's allowance they become an HTTP 500 (also an unknown outcome). */
+function affordable<F extends SimulatedFault | SimulatedReadFault>(world: World, fault: F): F {
+  if (fault.type !== 'hang' && fault.type !== 'apply_then_hang') return fault;
+  if (world.hangsLeft > 0) {
+    world.hangsLeft -= 1;
+    return fault;
+  }
+  return (fault.type === 'hang' ? { type: 'http500' } : { type: 'apply_then_http500' }) as F;
+}
+
+/** `wa-registrar dlq redrive <messageId> [--force]`: the CLI's own decision, then the job with generation + 1. */
+function redrive(world: World, pick: number, force: boolean): void {
+  const candidates = world.records.deadLetters.filter((letter) => !letter.deduped && !letter.redriven && letter.envelope.job);
+  const letter = candidates[pick % Math.max(1, candidates.length)];
+  if (!letter) return world.records.note('  redrive: the dead-letter queue is empty');
+  const envelope = letter.envelope;
+  const decision = decideRedrive(
+    {
+      messageId: letter.messageId,
+      receiptHandle: '',
+      category: envelope.category,
+      deadLetteredAt: letter.at,
+      ...(envelope.eligibleAt ? { eligibleAt: Date.parse(envelope.eligibleAt) } : {}),
+      job: envelope.job!,
+      jobKey: envelope.jobKey,
+      redriveGeneration: envelope.redriveGeneration,
+    },
+    { kind: 'ids', ids: [letter.messageId], force },
+    world.clock.now(),
+  );
+  if (!decision.redrive) return world.records.note(`  redrive ${letter.messageId} refused: ${decision.why}`);
+  letter.redriven = true;
+  const message = toJobMessage({ ...envelope.job!, idempotencyKey: envelope.jobKey }, { redriveGeneration: envelope.redriveGeneration + 1 });
+  world.sendJob(message, `redrive ${letter.messageId}${force ? ' --force' : ''}`);
+}
