@@ -17,6 +17,10 @@
  *   a deregister does not cure): it is left as it is, and nothing is sent while the token is revoked.
  * - each injected 5xx costs the oracle one request too, on a number where it sends anything (faults precede).
  * Numbers "left offline" end deregistered although the oracle ends them registered and could register them.
+ * "Wasted" is counted against a second oracle that knows only what the API shows (a state read shows registration
+ * and verification, not whether a stored PIN is right or whether a deregistration is stuck): it pays what no
+ * consumer can avoid to learn those, 1 request for a wrong PIN and 3 for a stuck 133000 (register, the repair's
+ * deregister, register), once per number with a job that registers. Both figures are reported.
  * Over the usual length on purpose: the plan, the oracle, both drivers and the report are read together.
  */
 import type { SQSEvent } from 'aws-lambda';
@@ -158,6 +162,8 @@ export function makePlan(seed = SEED): PlannedNumber[] {
 
 interface OracleView {
   needed: number;
+  /** What no consumer can avoid on top, to learn what a state read does not show (see the header). */
+  learning: number;
   /** Per job, in arrival order (5xx retries not included: they belong to the number). */
   perJob: number[];
   registrable: boolean;
@@ -193,7 +199,9 @@ export function oracle(number: PlannedNumber): OracleView {
     return 1;
   });
   const sum = perJob.reduce((total, cost) => total + cost, 0);
-  return { needed: sum + (sum > 0 ? number.http500s : 0), perJob, registrable, final: { registered, ...(region ? { region } : {}) } };
+  const registers = number.jobs.some(({ job }) => job.action !== 'deregister') && number.verification === 'VERIFIED';
+  const learning = !registers ? 0 : number.storedPin !== number.pin ? 1 : number.stuck133000 ? 3 : 0;
+  return { needed: sum + (sum > 0 ? number.http500s : 0), learning, perJob, registrable, final: { registered, ...(region ? { region } : {}) } };
 }
 
 /** One consumer's world: a fresh simulator built from the plan, secrets, the job queue, all on one clock. */
@@ -476,7 +484,10 @@ interface NumberResult {
   number: PlannedNumber;
   oracle: OracleView;
   sent: number;
+  /** Beyond the oracle that knows only what the API shows. */
   wasted: number;
+  /** Beyond the all-knowing oracle. */
+  beyondAllKnowing: number;
   blocked: boolean;
   offline: boolean;
   differs: boolean;
@@ -491,7 +502,8 @@ function perNumber(run: Run, plan: PlannedNumber[]): NumberResult[] {
       number,
       oracle: view,
       sent: calls.length,
-      wasted: Math.max(0, calls.length - view.needed),
+      wasted: Math.max(0, calls.length - view.needed - view.learning),
+      beyondAllKnowing: Math.max(0, calls.length - view.needed),
       blocked: calls.some((call) => call.answeredWith === 'error 133016'),
       offline: view.final.registered && view.registrable && !state.registered,
       differs: state.registered !== view.final.registered || (state.registered && state.region !== view.final.region),
@@ -567,6 +579,7 @@ export async function run(): Promise<string> {
   const theirs = await runConsumer('naive consumer', plan, naive);
   const jobs = plan.flatMap((number) => number.jobs);
   const needed = sum(plan, (number) => oracle(number).needed);
+  const learning = sum(plan, (number) => oracle(number).learning);
 
   const row = (run: Run) => {
     const results = perNumber(run, plan);
@@ -582,7 +595,7 @@ export async function run(): Promise<string> {
     return {
       results,
       line:
-        `| ${run.name} | ${sum(results, (r) => r.sent)} | ${needed} | **${sum(results, (r) => r.wasted)}** | ${count(results, (r) => r.blocked)} | ${count(results, (r) => r.offline)} | ` +
+        `| ${run.name} | ${sum(results, (r) => r.sent)} | ${needed + learning} (${needed} + ${learning}) | **${sum(results, (r) => r.wasted)}** | ${sum(results, (r) => r.beyondAllKnowing)} | ${count(results, (r) => r.blocked)} | ${count(results, (r) => r.offline)} | ` +
         `${count(results, (r) => r.differs)} | ${count(ends, (end) => end === 'completed')} | ${dead} | ${redriven || 'none'} | ${(run.wallMs / 1000).toFixed(1)} s (${run.simulatedDays.toFixed(1)} simulated days) |`,
     };
   };
@@ -608,8 +621,8 @@ export async function run(): Promise<string> {
       `(wa-registrar: the scheduled redrive every ${TICK_MS / MINUTE_MS} min, which also sends back rate-limited jobs; naive: an operator re-sends its dead letters whose last answer was 190). ` +
       `Both run on the same FIFO queue definition (visibility ${JOB_QUEUE.visibilityTimeoutSeconds} s, maxReceiveCount ${JOB_QUEUE.maxReceiveCount}), ${CONCURRENCY} invocations of up to ${BATCH_SIZE} records at once, each against a fresh Graph simulator over HTTP; only the clock is simulated.`,
     '',
-    '| Consumer | register + deregister sent | oracle minimum | wasted | numbers blocked (133016) | numbers left offline | numbers ending unlike the oracle | jobs completed | jobs ending dead-lettered | redriven | wall time |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| Consumer | register + deregister sent | minimum (all-knowing + learning) | wasted | beyond all-knowing | numbers blocked (133016) | numbers left offline | numbers ending unlike the oracle | jobs completed | jobs ending dead-lettered | redriven | wall time |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     a.line,
     b.line,
     '',
@@ -618,7 +631,8 @@ export async function run(): Promise<string> {
       : []),
     'The oracle knows Meta\'s state and runs each number\'s jobs in order: a register costs 1 unless the number is already registered with no re-register intended (0), ' +
       'a deregister 1 if registered, a set_localization 2 on a registered number and 1 otherwise, every 5xx one more on a number it sends anything for, and nothing at all for a number whose register cannot succeed ' +
-      '(wrong PIN, expired verification, persistent 133000) or while the token is revoked; wasted = sent − oracle per number, never below 0.',
+      '(wrong PIN, expired verification, persistent 133000) or while the token is revoked. Learning is what a state read cannot show and no consumer can avoid: 1 request per number for a wrong stored PIN, 3 for a 133000 that a deregister does not cure. ' +
+      'Wasted = sent − (all-knowing + learning) per number, never below 0; "beyond all-knowing" leaves the learning out.',
     '',
     '| Profile | numbers | jobs | oracle | wa-registrar sent | wa-registrar wasted | naive sent | naive wasted | naive blocked | naive left offline |',
     '|---|---|---|---|---|---|---|---|---|---|',

@@ -56,9 +56,14 @@ export function decide(input: DecideInput, attemptId: string): Step {
     liftTokenGate = true;
   }
 
-  const current = baseJob(input);
-  const operation = nextOperation(input, current);
+  let current = baseJob(input);
   const registers = job.action !== 'deregister';
+  const { progress } = current;
+  // Meta said an earlier deregistration is incomplete: a register-bound job repairs first instead of hearing 133000.
+  if (registers && snapshot.number.incompleteDeregister && !progress.deregisterDone && !progress.repairTried) {
+    current = { ...current, progress: { ...progress, repairTried: true, repairPending: true } };
+  }
+  const operation = nextOperation(input, current);
   const pin = secrets.pin;
   if (registers && pin?.kind !== 'found') return deadLetter(input, decisionFor('missing_pin', secretProblem(`PIN for ${job.phoneNumberId}`, pin ?? { kind: 'missing' })));
 
@@ -76,7 +81,9 @@ export function decide(input: DecideInput, attemptId: string): Step {
     if (input.read.kind !== 'state') return readFailed(input, input.read);
     const reached = goalReached(last.operation, input.read.state);
     if (reached === undefined) return readFailed(input, undefined);
-    if (reached) return confirmUncertain(input, current, number, last.operation);
+    // A re-register of a number that was already connected cannot be confirmed by its state: it is retried.
+    const confirmable = !(last.operation === 'register' && current.progress.connectedBefore);
+    if (reached && confirmable) return confirmUncertain(input, current, number, last.operation);
   }
 
   if (registers && number.hold?.cause === 'needs_verification') {
@@ -90,9 +97,9 @@ export function decide(input: DecideInput, attemptId: string): Step {
   if (operation === 'register' || (operation === 'deregister' && isSagaDeregister(input, current))) {
     const preflight = preFlight(input, current, number, operation);
     if (preflight) return preflight;
-  } else if (operation === 'deregister' && snapshot.number.lastSuccess?.operation === 'deregister' && !current.progress.repairPending) {
-    // A deregister after a deregister: confirm by reading instead of spending.
-    if (!input.read) return { kind: 'read_state', why: 'the number may already be deregistered' };
+  } else if (operation === 'deregister' && !current.progress.repairPending) {
+    // A number that is not registered needs no deregister (and a revoked token shows on the read, not on a request).
+    if (!input.read) return { kind: 'read_state', why: 'pre-flight before the deregister' };
     if (input.read.kind !== 'state') return readFailed(input, input.read);
     if (goalReached('deregister', input.read.state) === true) {
       return completeWithoutRequest(input, current, number, `number already deregistered (state ${input.read.state.status}); nothing sent`);
@@ -149,6 +156,9 @@ function checkPinHold(input: DecideInput, number: NumberRecord, pin: { version: 
   const hold = number.hold;
   if (hold?.cause === 'pin_locked' && (hold.until ?? 0) > input.now) {
     return { step: deadLetter(input, decisionFor('pin_locked_held', `Locked until ${iso(hold.until!)}; nothing sent.`, { eligibleAt: hold.until!, hold: decisionHold(hold) })), number };
+  }
+  if (hold?.cause === 'deregister_stuck') {
+    return { step: deadLetter(input, decisionFor('deregister_stuck_held', `Held since ${iso(hold.since)}; nothing sent.`, { hold: decisionHold(hold) })), number };
   }
   const staleCache = number.lastPinVersion !== undefined && number.lastPinVersion !== pin.version;
   const pinHold = hold?.cause === 'pin_rejected' || hold?.cause === 'pin_locked';
@@ -233,8 +243,10 @@ function reserve(input: DecideInput, current: JobRecord, number: NumberRecord, o
     reserved,
     ...(pinVersion ? { lastPinVersion: pinVersion } : {}),
   };
+  const connectedBefore = operation === 'register' && input.read?.kind === 'state' && isConnected(input.read.state) === true;
   const nextJob: JobRecord = {
     ...current,
+    progress: { ...current.progress, connectedBefore },
     status: 'in_progress',
     jobHash: input.jobHash,
     leaseOwner: leaseOwnerOf(input.delivery),

@@ -48,6 +48,11 @@ export const GUARDS: readonly GuardRow[] = [
     provenBy: `${SEQ} › 4. a revoked token spends nothing for any number`,
   },
   {
+    risk: 'A deregister that is not needed',
+    guard: 'A pre-flight state read before every deregister: a number that is not registered completes with no request; a revoked token shows on the read (190), not on a request.',
+    provenBy: 'test/integration/worker-idempotency.test.ts › completes a deregister of a number that is not registered with no request',
+  },
+  {
     risk: 'A register that cannot succeed',
     guard: 'A pre-flight state read before every register: verification not VERIFIED holds the number (`needs_verification`); a failed or incomplete read is unknown, never "not registered"; already CONNECTED on Cloud API completes with no request unless a re-register is intended (`name_change`, `manual`); a region for a registered number is dead-lettered towards `set_localization`.',
     provenBy: `${SEQ} › 11. pre-flight`,
@@ -59,7 +64,7 @@ export const GUARDS: readonly GuardRow[] = [
   },
   {
     risk: 'A 133000 repaired again and again',
-    guard: 'One repair (deregister, then the job goes on) per job, recorded on the job item; a 133000 after it is dead-lettered with a hint. Every action repairs the same way.',
+    guard: "A 133000 marks the number: every register-bound job deregisters first (once, recorded on its job item) instead of hearing 133000 again. A 133000 after that repair holds the number (`deregister_stuck`) until a person clears it. Every action repairs the same way.",
     provenBy: `${SEQ} › 1. a 133000 that survives the repair`,
   },
   {

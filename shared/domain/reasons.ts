@@ -64,6 +64,11 @@ export const DEAD_LETTER_REASONS = {
     summary: 'The token gate is closed: Meta refused the token version that is still stored.',
     hint: 'Store a new token as a new version of the token secret; the scheduled redrive then sends the held jobs back.',
   },
+  deregister_stuck_held: {
+    category: 'permanent_error',
+    summary: 'The number is held: 133000 (deregistration incomplete) came back after a repair.',
+    hint: 'Look at the number in WhatsApp Manager (or with Meta support); once it is sorted out, `wa-registrar hold clear <phoneNumberId>` and redrive the job by id.',
+  },
   not_verified: {
     category: 'needs_verification',
     summary: "The pre-flight read shows the number's verification is not VERIFIED: a register would fail (133006).",

@@ -76,6 +76,10 @@ export function settle(
     }
     if (job) job = finished(job, 'completed');
     number = releaseReservation(number, input.jobKey);
+    if (operation === 'register' && number.incompleteDeregister) {
+      const { incompleteDeregister: _repaired, ...rest } = number;
+      number = rest;
+    }
     return write({ kind: 'complete', detail: `${operation} succeeded` });
   }
 
@@ -112,12 +116,15 @@ export function settle(
       return deadLetter(decision({ hold }), { app: { ...snapshot.app, tokenGate }, evict: { token: true } });
     }
     case 'incomplete_deregister': {
+      number = { ...number, incompleteDeregister: number.incompleteDeregister ?? { since: now } };
       if (job && !job.progress.repairTried) {
         job = { ...job, progress: { ...job.progress, repairTried: true, repairPending: true, deregisterDone: false } };
         return write({ kind: 'continue' });
       }
-      number = releaseReservation(number, input.jobKey);
-      return deadLetter(decision({ reason: `${reason} It came back after the one repair this job may make (deregister, then ${input.job.action}).` }));
+      // The repair did not cure it: hold the number, so no later job spends three requests to learn the same.
+      const hold = { cause: 'deregister_stuck' as const, since: now, code: 133000, detail: '133000 after a repair' };
+      number = { ...releaseReservation(number, input.jobKey), hold };
+      return deadLetter(decision({ hold: decisionHold(hold), reason: `${reason} It came back after the one repair this job may make (deregister, then ${input.job.action}); the number is held.` }));
     }
     case 'throttled': {
       const until = now + Math.max(answer.regainAfterSeconds ?? 0, row.minDelaySeconds ?? 900) * 1000;

@@ -24,7 +24,8 @@ export const DEAD_LETTER_CATEGORIES = [
 ] as const;
 
 /** Why a number (or, for the token, the whole app) is held. */
-export const HOLD_CAUSES = ['pin_rejected', 'pin_locked', 'needs_verification'] as const;
+/** `deregister_stuck`: 133000 came back after a repair; only a person (then `hold clear`) lifts it. */
+export const HOLD_CAUSES = ['pin_rejected', 'pin_locked', 'needs_verification', 'deregister_stuck'] as const;
 export type HoldCause = (typeof HOLD_CAUSES)[number];
 
 export type DeadLetterCategory = (typeof DEAD_LETTER_CATEGORIES)[number];

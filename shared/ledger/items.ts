@@ -41,6 +41,7 @@ export const numberItemSchema = z.object({
   hold: holdSchema.optional(),
   lastSuccess: z.object({ operation, at: time }).optional(),
   lastPinVersion: z.string().optional(),
+  incompleteDeregister: z.object({ since: time }).optional(),
 });
 
 const decisionSchema = z.object({
@@ -77,6 +78,7 @@ export const jobItemSchema = z.object({
       noDeregisterNeeded: z.boolean().optional(),
       repairTried: z.boolean().optional(),
       repairPending: z.boolean().optional(),
+      connectedBefore: z.boolean().optional(),
     })
     .default({}),
   uncertain: z.number().int().default(0),

@@ -37,6 +37,8 @@ export interface NumberRecord extends NumberBudget {
   lastSuccess?: { operation: LimitedOperation; at: number };
   /** The PIN secret version of the last register sent: a worker holding an older cached PIN reads it again. */
   lastPinVersion?: string;
+  /** Meta answered 133000: every register-bound job deregisters first (once), until a register succeeds. */
+  incompleteDeregister?: { since: number };
 }
 
 /** App-wide gates: Meta's throttle and a rejected token stop every job. */
@@ -56,6 +58,8 @@ export interface JobProgress {
   /** 133000 answered: the job deregisters, then continues. At most once per job. */
   repairTried?: boolean;
   repairPending?: boolean;
+  /** The pre-flight before the last register saw the number CONNECTED: a state read cannot confirm that register. */
+  connectedBefore?: boolean;
 }
 
 /** The hold or gate a dead letter names (a token gate too), as the envelope shows it. */

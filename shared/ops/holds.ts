@@ -15,6 +15,8 @@ export function holdLiftedBy(phoneNumberId: string, hold: Pick<NumberHold, 'caus
         : `Lifted by a new version of the PIN secret, or by \`${clear}\` once sure the stored PIN is right.`;
     case 'needs_verification':
       return `Verify the number (request_code, then verify_code), then \`${clear}\`; a job whose pre-flight read finds it VERIFIED also lifts it.`;
+    case 'deregister_stuck':
+      return `Meta keeps answering 133000 after a repair: have the number looked at in WhatsApp Manager (or by Meta support), then \`${clear}\`.`;
   }
 }
 

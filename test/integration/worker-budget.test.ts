@@ -135,6 +135,7 @@ describe('attempt budget (10 per number per 72 h)', () => {
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'gets-133016' });
     await h.source.drain();
     h.clock.advance(71 * HOUR_MS);
+    h.simulator.number(NUMBER)!.registered = true; // registered by hand meanwhile: a deregister would have work to do
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'during-block' });
     await h.enqueue({ action: 'deregister', phoneNumberId: NUMBER, idempotencyKey: 'deregister-during-block' });
     await h.source.drain();

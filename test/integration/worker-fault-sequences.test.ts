@@ -38,7 +38,7 @@ const answers = (h: { simulator: { limitedCalls(id?: string): Array<{ operation:
 describe('decision-core fault sequences', () => {
   const h = useWorkerHarness(NUMBER, PIN);
 
-  it('1. a 133000 that survives the repair: one repair per job, then a dead letter with a hint (register and set_localization)', async () => {
+  it('1. a 133000 that survives the repair: one repair, then the number is held and no later job repeats it', async () => {
     h.simulator.addNumber(NUMBER, { pin: PIN, registered: true, deregistrationIncomplete: true, stuck133000: true });
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, reason: 'name_change', idempotencyKey: 'stuck-register' });
     await h.enqueue({ action: 'set_localization', phoneNumberId: NUMBER, dataLocalizationRegion: 'DE', idempotencyKey: 'stuck-localization' });
@@ -48,14 +48,14 @@ describe('decision-core fault sequences', () => {
     await h.source.releaseFailed();
     await h.source.drain();
 
-    // The register job's repair left the number deregistered, so set_localization needed no deregister of its own.
-    expect(answers(h)).toEqual([
-      'register:error 133000', 'deregister:deregistered', 'register:error 133000',
-      'register:error 133000', 'deregister:deregistered', 'register:error 133000',
-    ]);
+    // One repair for the number; the set_localization behind it meets the hold and sends nothing.
+    expect(answers(h)).toEqual(['register:error 133000', 'deregister:deregistered', 'register:error 133000']);
     const dead = await h.takeDeadLetters();
-    expect(dead.map((envelope) => [envelope.jobKey, envelope.category])).toEqual([['stuck-register', 'permanent_error'], ['stuck-localization', 'permanent_error']]);
-    for (const envelope of dead) expect(envelope.reason).toMatch(/one repair/);
+    expect(dead.map((envelope) => [envelope.jobKey, envelope.category, envelope.hold?.cause, envelope.attempts.length])).toEqual([
+      ['stuck-register', 'permanent_error', 'deregister_stuck', 3],
+      ['stuck-localization', 'permanent_error', 'deregister_stuck', 0],
+    ]);
+    expect(dead[0]!.reason).toMatch(/one repair/);
   });
 
   it('2. a wrong PIN is sent once for a number, whatever is queued behind it (133005, then 133006 and 133008)', async () => {

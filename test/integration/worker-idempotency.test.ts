@@ -126,6 +126,16 @@ describe('the Lambda deadline', () => {
 describe('requests that would repeat what already took effect', () => {
   const h = useWorkerHarness(NUMBER, PIN);
 
+  it('completes a deregister of a number that is not registered with no request', async () => {
+    await h.enqueue({ action: 'deregister', phoneNumberId: NUMBER, idempotencyKey: 'offboard' });
+    h.simulator.number(NUMBER)!.registered = false;
+
+    await h.source.drain();
+
+    expect(h.simulator.calls.map((call) => call.operation)).toEqual(['read_state']);
+    expect(h.outcomes).toEqual([expect.objectContaining({ status: 'completed', detail: expect.stringContaining('already deregistered') })]);
+  });
+
   it('confirms an already-registered number by a state read instead of spending an attempt', async () => {
     for (let i = 0; i < 3; i++) await h.enqueue({ action: 'register', phoneNumberId: NUMBER, reason: 'account_creation', idempotencyKey: `onboard-${i}` });
 

@@ -7,7 +7,7 @@ import { CACHED_PIN, CACHED_TOKEN, CONNECTED, NUMBER, PIN, T0, TOKEN, found, inp
 const kindOf = (step: Step) => (step.kind === 'dead_letter' ? `dead_letter:${step.decision.category}` : step.kind === 'send' ? `send:${step.operation}` : step.kind);
 
 describe('decide: every action × reason on a fresh delivery', () => {
-  // Before any request a register-bound job reads the state; a deregister job on a number with no history sends at once.
+  // Before any request a job reads the number's state (a GET, which costs no attempt).
   const cases = JOB_ACTIONS.flatMap((action) => JOB_REASONS.map((reason) => ({ action, reason })));
   it.each(cases)('$action / $reason: no read yet → the first step', ({ action, reason }) => {
     // Prepare
@@ -15,7 +15,7 @@ describe('decide: every action × reason on a fresh delivery', () => {
     // Act
     const step = decide(inputOf(job), 'a-1');
     // Assess
-    expect(kindOf(step)).toBe(action === 'deregister' ? 'send:deregister' : 'read_state');
+    expect(kindOf(step)).toBe('read_state');
   });
 
   it.each(cases)('$action / $reason: number already CONNECTED on Cloud API → the step after the read', ({ action, reason }) => {
@@ -30,9 +30,11 @@ describe('decide: every action × reason on a fresh delivery', () => {
   it.each(cases)('$action / $reason: number not registered → the step after the read', ({ action, reason }) => {
     const job = jobOf({ action, reason });
     const step = decide(inputOf(job, { read: state() }), 'a-1');
-    const expected = action === 'register' ? 'send:register' : action === 'set_localization' ? 'write' : 'send:deregister';
+    const expected = action === 'register' ? 'send:register' : 'write';
     expect(kindOf(step)).toBe(expected);
     if (action === 'set_localization') expect((step as Extract<Step, { kind: 'write' }>).changes.job?.progress).toEqual({ noDeregisterNeeded: true });
+    // A deregister of a number that is not registered completes with no request.
+    if (action === 'deregister') expect(step).toMatchObject({ then: 'complete' });
   });
 });
 
@@ -59,7 +61,7 @@ describe('decide: what a job meets before it may send', () => {
     { name: 'a cached PIN older than the last one sent', input: { secrets: { token: TOKEN, pin: CACHED_PIN }, snapshot: { number: numberWith({ lastPinVersion: 'pin-v2' }) } }, expect: 'refresh_secrets' },
     { name: 'a verification hold, not read yet', input: { snapshot: { number: numberWith({ hold: { cause: 'needs_verification', since: T0 - 1, detail: 'd' } }) } }, expect: 'read_state' },
     { name: 'a verification hold, read VERIFIED', input: { read: state(), snapshot: { number: numberWith({ hold: { cause: 'needs_verification', since: T0 - 1, detail: 'd' } }) } }, expect: 'send:register' },
-    { name: 'a PIN hold does not stop a deregister job', job: { action: 'deregister' }, input: { snapshot: { number: numberWith({ hold: { cause: 'pin_rejected', since: T0 - 1, pinVersion: 'pin-v1', detail: 'd' } }) } }, expect: 'send:deregister' },
+    { name: 'a PIN hold does not stop a deregister job', job: { action: 'deregister' }, input: { read: CONNECTED, snapshot: { number: numberWith({ hold: { cause: 'pin_rejected', since: T0 - 1, pinVersion: 'pin-v1', detail: 'd' } }) } }, expect: 'send:deregister' },
     { name: 'pre-flight: verification EXPIRED', input: { read: state({ codeVerificationStatus: 'EXPIRED' }) }, expect: 'dead_letter:needs_verification' },
     { name: 'pre-flight: verification field missing (unknown, not "not verified")', input: { read: state({ codeVerificationStatus: undefined }) }, expect: 'retry' },
     { name: 'pre-flight: status missing', input: { read: state({ status: undefined }) }, expect: 'retry' },
@@ -70,6 +72,9 @@ describe('decide: what a job meets before it may send', () => {
     { name: 'pre-flight: a region for a registered number', job: { dataLocalizationRegion: 'DE', reason: 'manual' }, input: { read: CONNECTED }, expect: 'dead_letter:permanent_error' },
     { name: 'an uncertain register that took effect', input: { read: CONNECTED, snapshot: { job: record(register, { uncertain: 1, lastAttempt: { attemptId: 'a0', at: T0 - MINUTE_MS, operation: 'register', outcome: 'unknown' } }) } }, expect: 'write' },
     { name: 'an uncertain register, state unknown', input: { read: state({ status: undefined }), snapshot: { job: record(register, { uncertain: 1, lastAttempt: { attemptId: 'a0', at: T0 - MINUTE_MS, operation: 'register', outcome: 'pending' } }) } }, expect: 'retry' },
+    { name: 'a number marked by an earlier 133000: a register job repairs first', input: { read: CONNECTED, snapshot: { number: numberWith({ incompleteDeregister: { since: T0 - HOUR_MS } }) } }, expect: 'send:deregister' },
+    { name: 'a number held after a failed repair', input: { snapshot: { number: numberWith({ hold: { cause: 'deregister_stuck', since: T0 - 1, code: 133000, detail: 'd' } }) } }, expect: 'dead_letter:permanent_error' },
+    { name: 'an uncertain re-register of a number that was connected is retried, not confirmed', job: { reason: 'name_change' }, input: { read: CONNECTED, snapshot: { job: record(jobOf({ reason: 'name_change' }), { uncertain: 1, progress: { connectedBefore: true }, lastAttempt: { attemptId: 'a0', at: T0 - MINUTE_MS, operation: 'register', outcome: 'unknown' } }) } }, expect: 'send:register' },
     { name: 'the transient budget is spent', input: { read: state(), snapshot: { job: record(register, { uncertain: 3, lastAttempt: { attemptId: 'a0', at: T0 - MINUTE_MS, operation: 'register', outcome: 'unknown' } }) } }, expect: 'dead_letter:retries_exhausted' },
     { name: 'a deregister after a deregister reads first', job: { action: 'deregister' }, input: { snapshot: { number: numberWith({ lastSuccess: { operation: 'deregister', at: T0 - HOUR_MS } }) } }, expect: 'read_state' },
     { name: 'a deregister confirmed by the read', job: { action: 'deregister' }, input: { read: state(), snapshot: { number: numberWith({ lastSuccess: { operation: 'deregister', at: T0 - HOUR_MS } }) } }, expect: 'write' },

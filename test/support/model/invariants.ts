@@ -121,14 +121,14 @@ function preFlight(world: World): string[] {
 
 /**
  * Job identity → how it ended. When a key was reused for other content, the job is the content the worker ran
- * first (its first Graph call or completion); dead-lettering the other content is a refusal, not an end. A job
+ * first (its first register/deregister, or its completion); dead-lettering the other content is a refusal, not an end. A job
  * may be dead-lettered again with the same category (the envelope re-sent after a crash, past the DLQ's 5-minute
  * deduplication); any other second end means it ran twice or ended two ways.
  */
 function ends(world: World): { first: Map<string, { status: string; category?: string }>; twice: string[] } {
   const ran = new Map<string, string>();
   const events = [
-    ...world.records.graph.map((event) => ({ seq: event.startSeq, delivery: event.delivery })),
+    ...world.records.graph.filter((event) => event.operation !== 'read_state').map((event) => ({ seq: event.startSeq, delivery: event.delivery })),
     ...world.records.outcomes.filter(({ outcome }) => outcome.status === 'completed').map(({ seq, delivery }) => ({ seq, delivery })),
   ].sort((a, b) => a.seq - b.seq);
   for (const { delivery } of events) {
