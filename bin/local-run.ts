@@ -20,6 +20,7 @@ import { createWorker } from '../functions/register-worker/worker.ts';
 import { createAwsClients, type AwsClients } from '../shared/aws-clients.ts';
 import { systemClock } from '../shared/clock.ts';
 import { loadConfig } from '../shared/config.ts';
+import type { JobOutcome } from '../shared/domain/run-job.ts';
 import { enqueueJobs } from '../shared/jobs/enqueue.ts';
 import type { JobV1Input } from '../shared/jobs/job.v1.ts';
 import { listDeadLetters, renderDeadLetterTable } from '../shared/ops/dlq.ts';
@@ -34,10 +35,9 @@ import { runCliCaptured } from './cli.ts';
 const REGION = 'eu-west-1';
 const DEMO_TOKEN = 'local-demo-token';
 
-/** One line of the worker's outcome log, as `logJobOutcome` writes it. */
+/** One job outcome, as the timeline shows it: straight from the worker's outcome hook, never parsed from logs. */
 export interface OutcomeLine {
   at: number;
-  messageId: string;
   jobKey: string;
   phoneNumberId?: string;
   action?: string;
@@ -48,29 +48,20 @@ export interface OutcomeLine {
   detail: string;
 }
 
-/**
- * The worker's logger, quiet on the terminal, keeping every "job outcome" line for the timeline. The timeline is
- * built only from what the worker itself reported, so it cannot drift from what happened.
- */
-class TimelineLogger extends Logger {
-  readonly outcomes: OutcomeLine[] = [];
-  readonly #echo: boolean;
-  constructor(echo: boolean) {
-    super({ serviceName: 'wa-registrar', logLevel: echo ? 'INFO' : 'ERROR' });
-    this.#echo = echo;
-  }
-  override info(input: Parameters<Logger['info']>[0], ...extra: Parameters<Logger['info']> extends [unknown, ...infer R] ? R : never): void {
-    this.#capture(input, extra);
-    if (this.#echo) super.info(input, ...extra);
-  }
-  override warn(input: Parameters<Logger['warn']>[0], ...extra: Parameters<Logger['warn']> extends [unknown, ...infer R] ? R : never): void {
-    this.#capture(input, extra);
-    if (this.#echo) super.warn(input, ...extra);
-  }
-  #capture(input: unknown, extra: unknown[]) {
-    if (input !== 'job outcome' || typeof extra[0] !== 'object' || extra[0] === null) return;
-    this.outcomes.push({ at: Date.now(), ...(extra[0] as Omit<OutcomeLine, 'at'>) });
-  }
+/** The timeline's view of an outcome the worker reported. */
+export function toOutcomeLine(outcome: JobOutcome, at = Date.now()): OutcomeLine {
+  const code = outcome.graphCalls.findLast((call) => call.code !== undefined)?.code;
+  return {
+    at,
+    jobKey: outcome.jobKey,
+    ...(outcome.phoneNumberId ? { phoneNumberId: outcome.phoneNumberId } : {}),
+    ...(outcome.action ? { action: outcome.action } : {}),
+    outcome: outcome.status,
+    ...(outcome.status === 'dead_lettered' ? { category: outcome.category } : {}),
+    ...(code !== undefined ? { code } : {}),
+    graphCalls: outcome.graphCalls,
+    detail: outcome.detail,
+  };
 }
 
 /** The demo: numbers in the simulator with their true PINs, the PINs stored for the worker, and the jobs. */
@@ -171,7 +162,9 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
     say(`  secrets:         token ${stack.tokenSecretId}, PINs ${stack.pinSecretPrefix}<phoneNumberId>`);
     say(`  resources file:  ${relative(cwd, stateFile) || stateFile} (the CLI reads it by default)`);
 
-    const logger = new TimelineLogger(Boolean(options.verbose));
+    const outcomes: OutcomeLine[] = [];
+    // Quiet on the terminal: the timeline comes from the outcome hook; --verbose also shows the worker's JSON logs.
+    const logger = new Logger({ serviceName: 'wa-registrar', logLevel: options.verbose ? 'INFO' : 'ERROR' });
     // The worker's CloudWatch metrics (EMF lines) mean nothing on a terminal; --verbose shows them.
     if (!options.verbose) process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     const worker = createWorker(
@@ -190,7 +183,7 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
         // The CLI reads the same variable, so `status` counts the window as this worker does.
         WINDOW_MARGIN_MINUTES: env.WINDOW_MARGIN_MINUTES,
       }),
-      { clients, logger, clock: systemClock },
+      { clients, logger, clock: systemClock, onOutcome: (outcome) => outcomes.push(toOutcomeLine(outcome)) },
     );
     const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => worker.handleBatch(event);
     const source = new SqsEventSource(clients.sqs, stack.jobQueueUrl, handler);
@@ -203,11 +196,11 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
     const sent = await enqueueJobs(clients.sqs, stack.jobQueueUrl, jobs);
     if (sent.failed.length > 0) throw new Error(`SQS refused ${sent.failed.length} demo job(s): ${sent.failed[0]!.error}`);
     say(`  queued ${sent.sent.length} jobs; the worker polls the queue like Lambda's event source ...`);
-    await runUntil(source, () => logger.outcomes.length >= jobs.length, 120_000);
+    await runUntil(source, () => outcomes.length >= jobs.length, 120_000);
 
     say('');
     say('Timeline (the worker\'s own outcome for each job, in the order they ran):');
-    say(renderTimeline(logger.outcomes));
+    say(renderTimeline(outcomes));
 
     say('');
     say('Dead-letter queue (wa-registrar dlq list):');
@@ -223,7 +216,7 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
     if (simulator) {
       say('');
       // Refused = dead-lettered without a register or deregister (a state read may have come first).
-      const refused = logger.outcomes.filter(
+      const refused = outcomes.filter(
         (line) => line.outcome === 'dead_lettered' && !line.graphCalls.some((call) => call.operation === 'register' || call.operation === 'deregister'),
       ).length;
       say(`The Graph simulator received ${simulator.limitedCalls().length} register/deregister requests for ${jobs.length} jobs; ${refused} job(s) were refused by the worker before anything was sent.`);
@@ -243,12 +236,12 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
     const stop = options.stopSignal ?? signalled();
     let stopped = false;
     void stop.then(() => (stopped = true));
-    let printed = logger.outcomes.length;
+    let printed = outcomes.length;
     while (!stopped) {
       const result = await source.pollOnce({ waitTimeSeconds: 1 });
       if (result.received === 0) await Promise.race([stop, delay(250)]);
-      const fresh = logger.outcomes.slice(printed);
-      printed = logger.outcomes.length;
+      const fresh = outcomes.slice(printed);
+      printed = outcomes.length;
       if (fresh.length > 0) say(renderTimeline(fresh, false));
     }
     say('Stopping.');
