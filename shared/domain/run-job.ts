@@ -78,8 +78,8 @@ export type JobOutcome = {
 
 /** Rounds of read → decide → act in one delivery; each round either writes or calls Graph, so few are needed. */
 const MAX_ROUNDS = 16;
-/** Tries of one ledger write that throws (not a conflict): the same request token makes a retry idempotent. */
-const WRITE_TRIES = 4;
+/** Tries of one ledger call that throws (not a conflict); a write keeps its request token, so a retry is idempotent. */
+const LEDGER_TRIES = 4;
 
 /**
  * Runs one job delivery: read the ledger, decide, act, and read again, until the job completes, dead-letters,
@@ -144,7 +144,7 @@ class JobRun {
       if (outcome) return outcome;
     }
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const snapshot = await this.#deps.ledger.read(this.#job.phoneNumberId, this.#jobKey);
+      const snapshot = await this.#readLedger();
       const input = this.#input(snapshot);
       const step = decide(input, this.#deps.newId());
       const outcome = await this.#act(step, input);
@@ -247,7 +247,7 @@ class JobRun {
     const deps = this.#deps;
     const answer = interpret(attempt.operation, result) as Exclude<ReturnType<typeof interpret>, { kind: 'state' }>;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const snapshot = await this.#withRetries(() => deps.ledger.read(this.#job.phoneNumberId, this.#jobKey));
+      const snapshot = await this.#readLedger();
       const settled = settle({ job: this.#job, jobKey: this.#jobKey, now: deps.clock.now(), policy: deps.policy }, snapshot, attempt, answer);
       if (settled.evict) deps.secrets.evict(settled.evict);
       if ((await this.#commit(settled.changes)) === 'conflict') continue;
@@ -262,7 +262,7 @@ class JobRun {
 
   /** A carried answer (see UnrecordedAnswerError) is written before anything else is decided. */
   async #recordCarried(carried: UnrecordedAnswer): Promise<JobOutcome | undefined> {
-    const snapshot = await this.#deps.ledger.read(this.#job.phoneNumberId, this.#jobKey);
+    const snapshot = await this.#readLedger();
     const last = snapshot.job?.lastAttempt;
     if (last?.attemptId !== carried.attempt.attemptId || last.outcome !== 'pending') return undefined;
     return this.#record(carried.attempt, carried.result);
@@ -272,7 +272,7 @@ class JobRun {
   async #deadLetter(step: Extract<Step, { kind: 'dead_letter' }>, input: DecideInput): Promise<JobOutcome | undefined> {
     const deps = this.#deps;
     if (step.changes && (await this.#commit(step.changes)) === 'conflict') return undefined;
-    const history = await deps.ledger.history(this.#job.phoneNumberId);
+    const history = await this.#withRetries(() => deps.ledger.history(this.#job.phoneNumberId));
     const envelope = buildEnvelope({
       job: this.#job,
       jobKey: this.#jobKey,
@@ -290,7 +290,7 @@ class JobRun {
 
   async #finishDeadLettered(): Promise<void> {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const snapshot = await this.#deps.ledger.read(this.#job.phoneNumberId, this.#jobKey);
+      const snapshot = await this.#readLedger();
       const job = snapshot.job;
       if (!job || job.generation !== this.#delivery.redriveGeneration || job.status !== 'in_progress') return;
       const changes: LedgerChanges = {
@@ -316,6 +316,11 @@ class JobRun {
     return this.#outcome({ status: 'wait', until: this.#deps.clock.now(), detail: 'too little time left in this invocation for another request; continuing in the next delivery' });
   }
 
+  /** Reads are retried like writes: a state read's answer (a 190, a throttle) must reach the ledger, not be asked for again. */
+  #readLedger(): Promise<LedgerSnapshot> {
+    return this.#withRetries(() => this.#deps.ledger.read(this.#job.phoneNumberId, this.#jobKey));
+  }
+
   #commit(changes: LedgerChanges): Promise<'committed' | 'conflict'> {
     const token = this.#deps.newId();
     return this.#withRetries(() => this.#deps.ledger.commit(changes, token));
@@ -326,7 +331,7 @@ class JobRun {
       try {
         return await call();
       } catch (error) {
-        if (attempt >= WRITE_TRIES) throw error;
+        if (attempt >= LEDGER_TRIES) throw error;
         await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
       }
     }
