@@ -201,6 +201,39 @@ const MESSAGES: Record<number, string> = {
   80008: '(#80008) Use-case rate limit reached',
 };
 
+type Answer = (status: number, payload: unknown, note: string, headers?: Record<string, string>) => void;
+
+/** Serves the faults requests and reads share (5xx, hang, drop, a Graph error); false when the fault is none of them. */
+function serveFault(
+  fault: { type: string; code?: number; httpStatus?: number; details?: string; subcode?: number; headers?: Record<string, string> } | undefined,
+  call: SimulatorCall,
+  request: IncomingMessage,
+  response: ServerResponse,
+  answer: Answer,
+): boolean {
+  if (fault?.type === 'http500') {
+    call.answeredWith = 'http 500';
+    response.writeHead(500, { 'content-type': 'text/html' });
+    response.end('<html>Internal Server Error</html>');
+    return true;
+  }
+  if (fault?.type === 'hang') {
+    call.answeredWith = 'hang';
+    return true;
+  }
+  if (fault?.type === 'drop') {
+    call.answeredWith = 'dropped';
+    request.socket.destroy();
+    return true;
+  }
+  if (fault?.type === 'graph_error' && fault.code !== undefined) {
+    const message = MESSAGES[fault.code] ?? `(#${fault.code}) Error`;
+    answer(fault.httpStatus ?? 400, graphError(fault.code, message, fault.details, fault.subcode), `error ${fault.code}`, fault.headers);
+    return true;
+  }
+  return false;
+}
+
 /** Starts the simulator on 127.0.0.1 on a free port. */
 export async function startGraphSimulator(options: GraphSimulatorOptions = {}): Promise<GraphSimulator> {
   let tokens = new Set(options.tokens ?? ['sim-token']);
@@ -279,22 +312,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     }
 
     const fault = number.faults.shift();
-    if (fault?.type === 'http500') {
-      call.answeredWith = 'http 500';
-      response.writeHead(500, { 'content-type': 'text/html' });
-      return void response.end('<html>Internal Server Error</html>');
-    }
-    if (fault?.type === 'hang') {
-      call.answeredWith = 'hang';
-      return;
-    }
-    if (fault?.type === 'drop') {
-      call.answeredWith = 'dropped';
-      return void request.socket.destroy();
-    }
-    if (fault?.type === 'graph_error') {
-      return answer(fault.httpStatus ?? 400, graphError(fault.code, MESSAGES[fault.code] ?? `(#${fault.code}) Error`, fault.details, fault.subcode), `error ${fault.code}`, fault.headers);
-    }
+    if (serveFault(fault, call, request, response, answer)) return;
 
     const result = apply(number, operation, body);
     if (fault?.type === 'apply_then_hang') {
@@ -319,23 +337,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     answer: (status: number, payload: unknown, note: string, headers?: Record<string, string>) => void,
   ): void {
     const fault = number.readFaults.shift();
-    if (fault?.type === 'http500') {
-      call.answeredWith = 'http 500';
-      response.writeHead(500, { 'content-type': 'text/html' });
-      return void response.end('<html>Internal Server Error</html>');
-    }
-    if (fault?.type === 'hang') {
-      call.answeredWith = 'hang';
-      return;
-    }
-    if (fault?.type === 'drop') {
-      call.answeredWith = 'dropped';
-      return void request.socket.destroy();
-    }
-    if (fault?.type === 'graph_error') {
-      const message = MESSAGES[fault.code] ?? `(#${fault.code}) Error`;
-      return answer(fault.httpStatus ?? 400, graphError(fault.code, message, fault.details, fault.subcode), `error ${fault.code}`, fault.headers);
-    }
+    if (serveFault(fault, call, request, response, answer)) return;
     const state: Record<string, unknown> = {
       status: number.registered ? 'CONNECTED' : 'DISCONNECTED',
       platform_type: number.registered ? 'CLOUD_API' : 'NOT_APPLICABLE',
