@@ -92,7 +92,8 @@ function isAllowed(key: string, value: unknown, allow: readonly RedactionAllowRu
 const BEARER = /\bBearer\s+(?!\[(?:REDACTED|token redacted|6 digits redacted)\])[^\s"'<>,;&]+/gi;
 const META_TOKEN = /\bEAA[A-Za-z0-9_\-.+/]{8,}={0,2}/g;
 const TOKEN_RUN = /[A-Za-z0-9_\-.+/]{24,}={0,2}/g;
-const SIX_DIGITS = /(?<!\d)\d{6}(?!\d)/g;
+// Meta names its own codes as `(#133005)`: a digit run right after `(#` is a code, not a PIN.
+const SIX_DIGITS = /(?<!\d|\(#)\d{6}(?!\d)/g;
 const MARKER = String.raw`\[(?:REDACTED|token redacted|6 digits redacted)\]`;
 const IS_MARKER = new RegExp(`^(?:${MARKER})$`);
 /** The rest of a bare secret value after a `:` or `=` (`password=ab:cd`, a token's `==` padding). */

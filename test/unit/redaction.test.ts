@@ -255,3 +255,11 @@ describe('redactDeep: a final pass over dead-letter envelopes', () => {
     expect(JSON.stringify(parsed)).toBe('{"__proto__":{"pin":"[REDACTED]"}}');
   });
 });
+
+describe('Meta error codes in text', () => {
+  it('keeps "(#133005)" readable while a bare 6-digit run is still masked', async () => {
+    const { redactDeep } = await import('../../shared/domain/redaction.ts');
+    const out = redactDeep({ graphError: { message: '(#133005) PIN does not match; tried 482913' } }) as { graphError: { message: string } };
+    expect(out.graphError.message).toBe('(#133005) PIN does not match; tried [6 digits redacted]');
+  });
+});
