@@ -29,7 +29,9 @@ export function readFailed(input: DecideInput, failure: Extract<ReadInterpretati
     const app = { ...snapshot.app, throttledUntil: Math.max(until, snapshot.app.throttledUntil ?? 0) };
     return { kind: 'wait', until, detail: `the state read was throttled (${failure.graphError?.code}); every job waits`, changes: changesOf(input, { app }) };
   }
-  if (failure?.meaning === 'permanent') {
+  // A saga that may have taken the number offline keeps trying to read (within MAX_DELIVERIES) rather than give up on
+  // one odd answer: giving up would leave the number deregistered.
+  if (failure?.meaning === 'permanent' && !mayBeOfflineByThisJob(input)) {
     const code = failure.graphError?.code;
     if (code === 100) return deadLetter(input, decisionFor('unknown_number', 'Nothing sent.', failure.graphError ? { graphError: failure.graphError } : {}));
     return deadLetter(input, {
@@ -44,4 +46,12 @@ export function readFailed(input: DecideInput, failure: Extract<ReadInterpretati
     return deadLetter(input, decisionFor('reads_failing', `Last: ${why}.`));
   }
   return { kind: 'retry', delaySeconds: backoffSeconds(input.delivery.receiveCount), detail: `${why}; nothing is sent on an unknown state` };
+}
+
+/** A saga whose deregister took effect, or may have (its outcome is not known yet). */
+function mayBeOfflineByThisJob(input: DecideInput): boolean {
+  if (input.job.action === 'deregister') return false;
+  const job = baseJob(input);
+  const last = job.lastAttempt;
+  return job.progress.deregisterDone === true || (last?.operation === 'deregister' && (last.outcome === 'pending' || last.outcome === 'unknown'));
 }
