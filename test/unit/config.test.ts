@@ -36,4 +36,18 @@ describe('loadConfig', () => {
   it('splits the budget when ATTEMPT_BUDGET_SHARED=false', () => {
     expect(loadConfig({ ...required, ATTEMPT_BUDGET_SHARED: 'false', ATTEMPT_LIMIT: '8' })).toMatchObject({ ATTEMPT_BUDGET_SHARED: false, ATTEMPT_LIMIT: 8 });
   });
+
+  it.each([
+    [{ BLOCK_HOURS: '24' }, 'BLOCK_HOURS must be at least ATTEMPT_WINDOW_HOURS'],
+    [{ JOB_LEASE_SECONDS: '60' }, 'JOB_LEASE_SECONDS must exceed the worst-case request (105 s'],
+    [{ GRAPH_TIMEOUT_MS: '120000' }, 'WORKER_TIMEOUT_SECONDS must exceed the worst-case request (195 s'],
+    [{ MAX_DELIVERIES: '10' }, 'MAX_DELIVERIES must be below JOB_QUEUE_MAX_RECEIVES'],
+  ])('refuses settings that are valid alone but not together: %o', (env, message) => {
+    expect(() => loadConfig({ ...required, ...env })).toThrow(message);
+  });
+
+  it('accepts the defaults together, and a longer Lambda timeout for a longer Graph timeout', () => {
+    expect(() => loadConfig(required)).not.toThrow();
+    expect(loadConfig({ ...required, GRAPH_TIMEOUT_MS: '120000', WORKER_TIMEOUT_SECONDS: '300' }).WINDOW_MARGIN_MINUTES).toBe(15);
+  });
 });
