@@ -124,6 +124,7 @@ class JobRun {
   #token: SecretLookup | undefined;
   #pin: SecretLookup | undefined;
   #read: ReadInterpretation | undefined;
+  #known: LedgerSnapshot | undefined;
   readonly #timeLeftMs: () => number;
 
   constructor(job: JobV1, delivery: JobDelivery, deps: JobDeps, timeLeftMs: () => number) {
@@ -316,14 +317,26 @@ class JobRun {
     return this.#outcome({ status: 'wait', until: this.#deps.clock.now(), detail: 'too little time left in this invocation for another request; continuing in the next delivery' });
   }
 
-  /** Reads are retried like writes: a state read's answer (a 190, a throttle) must reach the ledger, not be asked for again. */
-  #readLedger(): Promise<LedgerSnapshot> {
-    return this.#withRetries(() => this.#deps.ledger.read(this.#job.phoneNumberId, this.#jobKey));
+  /**
+   * The ledger as this delivery last saw it: read once, then kept up to date from its own commits. Every write is
+   * conditional on the versions it was decided from, so a stale view only costs a conflict, a fresh read and a
+   * second decision; it saves a read before each write. Reads are retried like writes: a state read's answer
+   * (a 190, a throttle) must reach the ledger, not be asked for again.
+   */
+  async #readLedger(): Promise<LedgerSnapshot> {
+    this.#known ??= await this.#withRetries(() => this.#deps.ledger.read(this.#job.phoneNumberId, this.#jobKey));
+    return this.#known;
   }
 
-  #commit(changes: LedgerChanges): Promise<'committed' | 'conflict'> {
+  async #commit(changes: LedgerChanges): Promise<'committed' | 'conflict'> {
     const token = this.#deps.newId();
-    return this.#withRetries(() => this.#deps.ledger.commit(changes, token));
+    const known = this.#known;
+    this.#known = undefined;
+    const result = await this.#withRetries(() => this.#deps.ledger.commit(changes, token));
+    if (result === 'committed' && known) {
+      this.#known = { number: changes.number ?? known.number, app: changes.app ?? known.app, ...(changes.job ? { job: changes.job } : known.job ? { job: known.job } : {}) };
+    }
+    return result;
   }
 
   async #withRetries<T>(call: () => Promise<T>): Promise<T> {
