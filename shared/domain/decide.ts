@@ -25,6 +25,10 @@ export function decide(input: DecideInput, attemptId: string): Step {
   const record = snapshot.job;
   const generation = input.delivery.redriveGeneration;
 
+  // What a state read learned for every job (a refused token, a throttle) is written before anything else.
+  const gate = appGateFromRead(input);
+  if (gate) return gate;
+
   if (record?.jobHash !== undefined && record.jobHash !== input.jobHash) {
     const detail = `Key "${input.jobKey}" first ran as a different job; this one (${job.action} ${job.phoneNumberId}) was not run.`;
     return { kind: 'dead_letter', decision: decisionFor('key_conflict', detail), finish: false };
@@ -122,6 +126,24 @@ export function decide(input: DecideInput, attemptId: string): Step {
     return deadLetter(input, decisionFor(blocked ? 'number_blocked' : 'budget_full', detail, { eligibleAt: verdict.until, ...(blocked ? { blockedUntil: verdict.until } : {}) }));
   }
   return reserve(input, current, number, operation, needs, attemptId, liftTokenGate);
+}
+
+/** A state read refused for the whole app: the gate or throttle to record, unless the ledger already has it. */
+function appGateFromRead(input: DecideInput): Step | undefined {
+  const { read, snapshot, secrets, now } = input;
+  if (read?.kind !== 'failed') return undefined;
+  const app = snapshot.app;
+  if (read.meaning === 'token_rejected' && secrets.token.kind === 'found' && app.tokenGate?.tokenVersion !== secrets.token.version) {
+    const tokenGate = { tokenVersion: secrets.token.version, since: now, code: read.graphError?.code ?? 190 };
+    return { kind: 'write', changes: changesOf(input, { app: { ...app, tokenGate } }), then: 'continue', detail: 'the token was refused on a state read' };
+  }
+  if (read.meaning === 'throttled') {
+    const until = now + Math.max(read.regainAfterSeconds ?? 0, read.row.minDelaySeconds ?? 900) * 1000;
+    if ((app.throttledUntil ?? 0) < until) {
+      return { kind: 'write', changes: changesOf(input, { app: { ...app, throttledUntil: until } }), then: 'continue', detail: 'the state read was throttled' };
+    }
+  }
+  return undefined;
 }
 
 /** Which request comes next, from the job's persisted progress. */

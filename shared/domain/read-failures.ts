@@ -1,6 +1,5 @@
 import type { ReadInterpretation } from './interpret.ts';
-import { changesOf, decisionFor, type DecideInput } from './job-context.ts';
-import { baseJob } from './job-context.ts';
+import { baseJob, decisionFor, type DecideInput } from './job-context.ts';
 import { deadLetter, type Step } from './steps.ts';
 
 /** Retry delay for a failure: 30 s doubling per delivery, at most 15 minutes. */
@@ -9,26 +8,11 @@ export function backoffSeconds(count: number): number {
 }
 
 /**
- * A state read that gave no usable state: nothing is sent on it. The error table decides as for a request
- * (a 190 closes the token gate, a throttle pauses every job); anything else is retried a few deliveries.
- * `failure` is undefined when the read answered but without a field the decision needs.
+ * A state read that gave no usable state: nothing is sent on it. A 190 or a throttle was already written as an
+ * app gate by `decide`; a permanent code (100: Meta does not know the number) ends the job; anything else is
+ * retried a few deliveries. `failure` is undefined when the read answered without a field the decision needs.
  */
 export function readFailed(input: DecideInput, failure: Extract<ReadInterpretation, { kind: 'failed' }> | undefined): Step {
-  const { now, secrets, snapshot } = input;
-  if (failure?.meaning === 'token_rejected' && secrets.token.kind === 'found') {
-    const tokenGate = { tokenVersion: secrets.token.version, since: now, code: failure.graphError?.code ?? 190 };
-    const decision = decisionFor('token_held', `The state read was refused with ${tokenGate.code}; nothing sent.`, {
-      hold: { cause: 'token_rejected', since: now, code: tokenGate.code, secretVersion: tokenGate.tokenVersion },
-      ...(failure.graphError ? { graphError: failure.graphError } : {}),
-    });
-    const app = { ...snapshot.app, tokenGate };
-    return { kind: 'dead_letter', decision, finish: true, changes: changesOf(input, { app, job: { ...baseJob(input), decision } }) };
-  }
-  if (failure?.meaning === 'throttled') {
-    const until = now + Math.max(failure.regainAfterSeconds ?? 0, failure.row.minDelaySeconds ?? 900) * 1000;
-    const app = { ...snapshot.app, throttledUntil: Math.max(until, snapshot.app.throttledUntil ?? 0) };
-    return { kind: 'wait', until, detail: `the state read was throttled (${failure.graphError?.code}); every job waits`, changes: changesOf(input, { app }) };
-  }
   // A saga that may have taken the number offline keeps trying to read (within MAX_DELIVERIES) rather than give up on
   // one odd answer: giving up would leave the number deregistered.
   if (failure?.meaning === 'permanent' && !mayBeOfflineByThisJob(input)) {
