@@ -99,7 +99,7 @@ export async function checkModel(options: ModelCheckOptions): Promise<ModelCheck
 
 /**
  * fast-check shrinks arrays mostly from the front; this pass drops any single step the failure does not need,
- * from the last to the first, until none can go. The result is the program the report shows.
+ * in one pass from the last step to the first. The result is the program the report shows.
  */
 async function withoutNeedlessSteps(failure: { program: Program; violations: string[]; trace: string[] }, options: RunOptions) {
   let current = failure;
