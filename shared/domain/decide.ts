@@ -232,7 +232,8 @@ function confirmUncertain(input: DecideInput, current: JobRecord, number: Number
   const job: JobRecord = { ...current, uncertain: Math.max(0, current.uncertain - 1), lastAttempt: { ...last, outcome: 'success' } };
   const next = { ...number, lastSuccess: { operation, at: last.at } };
   const continues = operation === 'deregister' && isSagaDeregister(input, current);
-  if (continues) job.progress = { ...job.progress, deregisterDone: true, repairPending: false };
+  // The number is offline by this job's hand: its register gets a transient budget of its own.
+  if (continues) Object.assign(job, { uncertain: 0, progress: { ...job.progress, deregisterDone: true, repairPending: false } });
   const detail = `the earlier ${operation} took effect; no second request sent`;
   const attempt = { attemptId: last.attemptId, phoneNumberId: input.job.phoneNumberId, operation, at: last.at, reason: input.job.reason, jobKey: input.jobKey, outcome: 'success' as const };
   const changes = changesOf(input, {

@@ -71,7 +71,8 @@ export function settle(
 
   if (answer.kind === 'took_effect') {
     if (job && operation === 'deregister' && isSagaDeregister(input)) {
-      job = { ...job, progress: { ...job.progress, deregisterDone: true, repairPending: false } };
+      // The number is offline by this job's hand: its register gets a transient budget of its own.
+      job = { ...job, uncertain: 0, progress: { ...job.progress, deregisterDone: true, repairPending: false } };
       return write({ kind: 'continue' });
     }
     if (job) job = finished(job, 'completed');
@@ -133,6 +134,8 @@ export function settle(
     }
     case 'transient': {
       const spent = job?.uncertain ?? 0;
+      // A saga's deregister may have taken effect: the next round reads the state before anything is decided.
+      if (spent >= policy.transientAttempts && operation === 'deregister' && isSagaDeregister(input)) return write({ kind: 'continue' });
       if (spent >= policy.transientAttempts) {
         number = releaseReservation(number, input.jobKey);
         return deadLetter({ ...decision(), category: 'retries_exhausted', reason: `${reason} ${spent} request(s) with an unknown or transient outcome: the job's transient budget is spent.` });

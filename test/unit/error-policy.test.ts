@@ -115,6 +115,15 @@ describe('settle: every code × action after a request', () => {
     expect(changes.job?.decision?.category).toBe('retries_exhausted');
   });
 
+  it("reads the state instead of giving up when a saga's deregister spent the transient budget: it may have taken effect", () => {
+    const job = jobOf({ action: 'set_localization', dataLocalizationRegion: 'DE' });
+    const attempt: AttemptRecord = { attemptId: 'a-5', phoneNumberId: job.phoneNumberId, operation: 'deregister', at: T0, reason: job.reason, jobKey: 'job-1', outcome: 'pending' };
+    const snapshot: LedgerSnapshot = { number: numberWith(), job: record(job, { uncertain: 3, lastAttempt: { attemptId: 'a-5', at: T0, operation: 'deregister', outcome: 'pending' } }), app: { version: 1 } };
+    const { next, changes } = settle({ job, jobKey: 'job-1', now: T0, policy }, snapshot, attempt, interpret('deregister', { kind: 'no_answer', why: 'timeout', durationMs: 3 }) as never);
+    expect(next.kind).toBe('continue');
+    expect(changes.job?.decision).toBeUndefined();
+  });
+
   it('records the answer without touching a job another delivery took over', () => {
     const job = jobOf();
     const attempt: AttemptRecord = { attemptId: 'old', phoneNumberId: job.phoneNumberId, operation: 'register', at: T0, reason: job.reason, jobKey: 'job-1', outcome: 'pending' };
