@@ -98,11 +98,14 @@ function refusedSecrets(world: World): string[] {
 
 /**
  * 3. No register a pre-flight read could have shown cannot succeed: none while the number's verification is not
- * VERIFIED, and none with a PIN that already met this PIN lock (133008/133009), even after a `hold clear`.
+ * VERIFIED, and none with a PIN that already met this PIN lock (133008/133009) unless an operator cleared the
+ * hold since (`hold clear --force` before the lock's end is the operator's own decision to try again).
  */
 function preFlight(world: World): string[] {
   const found: string[] = [];
-  const triedDuringLock = new Set<string>();
+  const triedDuringLock = new Map<string, number>();
+  const cleared = world.records.operator.filter((operator) => operator.kind === 'hold_clear');
+  const clearedSince = (id: string, seq: number, now: number) => cleared.some((operator) => operator.phoneNumberId === id && operator.seq > seq && operator.seq < now);
   for (const event of world.records.graph) {
     if (event.operation !== 'register' || event.simIndex === undefined) continue;
     const { verification, pinLockedUntil, now } = event.before;
@@ -111,11 +114,12 @@ function preFlight(world: World): string[] {
     }
     if (pinLockedUntil !== undefined && pinLockedUntil > now) {
       const key = `${event.phoneNumberId}|${pinLockedUntil}|${event.pinDigest}`;
-      if (triedDuringLock.has(key)) {
+      const firstTry = triedDuringLock.get(key);
+      if (firstTry !== undefined && !clearedSince(event.phoneNumberId, firstTry, event.startSeq)) {
         found.push(`invariant 3 (PIN lock): register of ${event.phoneNumberId} at ${world.time(now)} with ${world.catalog.label(event.pinDigest)} again while PIN checks are locked until ${world.time(pinLockedUntil)}`);
       }
       // The lock is found by its answer (a scripted fault may answer first); a crash may lose it, as in invariant 2.
-      if (!event.lost && /^error 13300[89]$/.test(event.answeredWith ?? '')) triedDuringLock.add(key);
+      if (!event.lost && /^error 13300[89]$/.test(event.answeredWith ?? '')) triedDuringLock.set(key, event.endSeq ?? event.startSeq);
     }
   }
   return found;
