@@ -4,7 +4,7 @@ import { interpret, interpretRead } from '../../shared/domain/interpret.ts';
 import { settle } from '../../shared/domain/settle.ts';
 import { GRAPH_CODE_TABLE, rowForCode } from '../../shared/graph/error-codes.ts';
 import type { GraphCallResult } from '../../shared/graph/port.ts';
-import { JOB_ACTIONS } from '../../shared/jobs/job.v1.ts';
+import { JOB_ACTIONS, JOB_REASONS } from '../../shared/jobs/job.v1.ts';
 import type { AttemptRecord, LedgerSnapshot } from '../../shared/ledger/port.ts';
 import { T0, jobOf, numberWith, policy, record } from '../support/decide-factories.ts';
 
@@ -42,11 +42,11 @@ describe('interpret: every code × operation', () => {
   });
 });
 
-describe('settle: every code × action after a request', () => {
-  const cases = ALL_CODES.flatMap((code) => JOB_ACTIONS.map((action) => ({ code, action })));
-  it.each(cases)('$code answering the $action job', ({ code, action }) => {
+describe('settle: every code × action × reason after a request', () => {
+  const cases = ALL_CODES.flatMap((code) => JOB_ACTIONS.flatMap((action) => JOB_REASONS.map((reason) => ({ code, action, reason }))));
+  it.each(cases)('$code answering the $action job ($reason)', ({ code, action, reason }) => {
     // Prepare: the job has just reserved its request.
-    const job = jobOf({ action, ...(action === 'set_localization' ? { dataLocalizationRegion: 'DE' } : {}) });
+    const job = jobOf({ action, reason, ...(action === 'set_localization' ? { dataLocalizationRegion: 'DE' } : {}) });
     const operation = action === 'deregister' ? 'deregister' : 'register';
     const attempt: AttemptRecord = { attemptId: 'a-1', phoneNumberId: job.phoneNumberId, operation, at: T0, reason: job.reason, jobKey: 'job-1', outcome: 'pending', pinVersion: 'pin-v1', tokenVersion: 'tok-v1' };
     const snapshot: LedgerSnapshot = {
