@@ -4,7 +4,8 @@ import type { AttemptRecord, JobDecision } from '../ledger/port.ts';
 import { occupiedTimes, scopeFor, type BudgetPolicy } from './budget.ts';
 import type { NumberRecord } from '../ledger/port.ts';
 import { iso } from './job-context.ts';
-import { DEAD_LETTER_ALLOW, redactDeep } from './redaction.ts';
+import { DEAD_LETTER_ALLOW, redactDeep, redactedRawBody } from './redaction.ts';
+import { DEAD_LETTER_REASONS } from './reasons.ts';
 import type { JobDelivery } from './job-context.ts';
 
 /** Our own sentences (built from validated fields and codes) keep their error codes readable. */
@@ -66,6 +67,28 @@ export function buildEnvelope(args: {
       scope: scopeFor(operation, budget),
     },
     attempts,
+    receiveCount: delivery.receiveCount,
+    sourceMessageId: delivery.messageId,
+    deadLetteredAt: iso(now),
+    redriveGeneration: delivery.redriveGeneration,
+  };
+  return redactDeep(envelope, ENVELOPE_ALLOW) as DeadLetterEnvelopeV1;
+}
+
+/** The dead letter for a message that is not a valid job: the body only as redacted evidence, never redriven. */
+export function buildInvalidJobEnvelope(delivery: JobDelivery, error: string, now: number): DeadLetterEnvelopeV1 {
+  const raw = redactedRawBody(delivery.body);
+  const envelope: DeadLetterEnvelopeV1 = {
+    schemaVersion: 1,
+    kind: 'wa-registrar.dead-letter',
+    category: 'invalid_job',
+    reason: `invalid job: ${error}`,
+    hint: DEAD_LETTER_REASONS.invalid_job.hint,
+    job: null,
+    rawBody: raw.text,
+    rawBodyBytes: raw.bytes,
+    jobKey: delivery.messageId,
+    attempts: [],
     receiveCount: delivery.receiveCount,
     sourceMessageId: delivery.messageId,
     deadLetteredAt: iso(now),

@@ -1,42 +1,19 @@
 import type { Clock } from '../clock.ts';
 import type { GraphCallResult, GraphClient } from '../graph/port.ts';
-import type { DeadLetterCategory, DeadLetterEnvelopeV1 } from '../jobs/dlq-envelope.v1.ts';
 import { parseJob, type JobV1 } from '../jobs/job.v1.ts';
 import type { AttemptLedger, AttemptRecord, LedgerChanges, LedgerSnapshot } from '../ledger/port.ts';
 import type { DeadLetterSink } from '../queue/port.ts';
 import type { SecretLookup, SecretStore } from '../secrets/port.ts';
-import type { LimitedOperation } from './budget.ts';
 import { decide, type Step } from './decide.ts';
-import { buildEnvelope } from './envelope.ts';
+import { buildEnvelope, buildInvalidJobEnvelope } from './envelope.ts';
 import { interpret, interpretRead, type ReadInterpretation } from './interpret.ts';
-import { decisionFor, iso, jobHashOf, type DecideInput, type JobDelivery as BaseDelivery, type JobPolicy } from './job-context.ts';
-import { redactedRawBody } from './redaction.ts';
+import { jobHashOf, type DecideInput, type JobPolicy } from './job-context.ts';
+import { UnrecordedAnswerError, type GraphCallSummary, type JobDelivery, type JobOutcome, type UnrecordedAnswer } from './outcome.ts';
 import { settle } from './settle.ts';
 import { finished, releaseReservation } from './steps.ts';
 
 export type { JobPolicy };
-
-/** A Graph answer the ledger did not take (it failed past its retries). Holds no secret: versions and codes only. */
-export interface UnrecordedAnswer {
-  attempt: AttemptRecord;
-  result: GraphCallResult;
-}
-
-/** One SQS delivery of a job; a carried answer is recorded before anything else. */
-export type JobDelivery = BaseDelivery & { answer?: UnrecordedAnswer };
-
-/**
- * Meta answered, but the answer could not be written. The batch layer carries it on a fresh copy of the job, so the
- * redelivery records it (a refusal stays a refusal) instead of asking Meta again.
- */
-export class UnrecordedAnswerError extends Error {
-  override readonly name = 'UnrecordedAnswerError';
-  readonly answer: UnrecordedAnswer;
-  constructor(answer: UnrecordedAnswer, cause: unknown) {
-    super(`Meta answered the ${answer.attempt.operation} but the ledger did not take the answer`, { cause });
-    this.answer = answer;
-  }
-}
+export { UnrecordedAnswerError, type GraphCallSummary, type JobDelivery, type JobOutcome, type UnrecordedAnswer } from './outcome.ts';
 
 /** Everything `runJob` talks to. Domain code reaches the world only through these ports. */
 export interface JobDeps {
@@ -50,31 +27,6 @@ export interface JobDeps {
   worstCaseRequestMs: number;
   newId: () => string;
 }
-
-/** One Graph call a delivery made. */
-export interface GraphCallSummary {
-  operation: LimitedOperation | 'read_state';
-  outcome: string;
-  code?: number;
-  fbtraceId?: string;
-  durationMs?: number;
-}
-
-/** What happened to a job delivery. Never contains a PIN or token. */
-export type JobOutcome = {
-  jobKey: string;
-  phoneNumberId?: string;
-  action?: string;
-  graphCalls: GraphCallSummary[];
-  detail: string;
-} & (
-  | { status: 'completed' | 'duplicate' }
-  | { status: 'dead_lettered'; category: DeadLetterCategory; envelope: DeadLetterEnvelopeV1 }
-  /** A failure: the message returns after the delay, and its receive counts. */
-  | { status: 'retry'; retryAfterSeconds: number }
-  /** Spent nothing and failed nothing: the job is carried back to the queue until `until`. */
-  | { status: 'wait'; until: number }
-);
 
 /** Rounds of read → decide → act in one delivery; each round either writes or calls Graph, so few are needed. */
 const MAX_ROUNDS = 16;
@@ -92,24 +44,7 @@ export async function runJob(delivery: JobDelivery, deps: JobDeps, timeLeftMs: (
 }
 
 async function deadLetterInvalid(delivery: JobDelivery, error: string, deps: JobDeps): Promise<JobOutcome> {
-  const raw = redactedRawBody(delivery.body);
-  const decision = decisionFor('invalid_job', `(${error})`);
-  const envelope: DeadLetterEnvelopeV1 = {
-    schemaVersion: 1,
-    kind: 'wa-registrar.dead-letter',
-    category: 'invalid_job',
-    reason: `invalid job: ${error}`,
-    hint: decision.hint,
-    job: null,
-    rawBody: raw.text,
-    rawBodyBytes: raw.bytes,
-    jobKey: delivery.messageId,
-    attempts: [],
-    receiveCount: delivery.receiveCount,
-    sourceMessageId: delivery.messageId,
-    deadLetteredAt: iso(deps.clock.now()),
-    redriveGeneration: delivery.redriveGeneration,
-  };
+  const envelope = buildInvalidJobEnvelope(delivery, error, deps.clock.now());
   await deps.deadLetters.send(envelope);
   return { status: 'dead_lettered', category: 'invalid_job', detail: envelope.reason, envelope, jobKey: delivery.messageId, graphCalls: [] };
 }
