@@ -63,8 +63,11 @@ export function decide(input: DecideInput, attemptId: string): Step {
   let current = baseJob(input);
   const registers = job.action !== 'deregister';
   const { progress } = current;
-  // Meta said an earlier deregistration is incomplete: a register-bound job repairs first instead of hearing 133000.
-  if (registers && snapshot.number.incompleteDeregister && !progress.deregisterDone && !progress.repairTried) {
+  // Meta said an earlier deregistration is incomplete: a register-bound job repairs first instead of hearing 133000,
+  // unless a read shows the number registered since (the mark is stale, and is dropped with the next write).
+  const registeredSince = input.read?.kind === 'state' && isConnected(input.read.state) === true;
+  const marked = registers && snapshot.number.incompleteDeregister !== undefined && !registeredSince;
+  if (marked && !progress.deregisterDone && !progress.repairTried) {
     current = { ...current, progress: { ...progress, repairTried: true, repairPending: true } };
   }
   const operation = nextOperation(input, current);
@@ -72,6 +75,10 @@ export function decide(input: DecideInput, attemptId: string): Step {
   if (registers && pin?.kind !== 'found') return deadLetter(input, decisionFor('missing_pin', secretProblem(`PIN for ${job.phoneNumberId}`, pin ?? { kind: 'missing' })));
 
   let number: NumberRecord = snapshot.number;
+  if (registeredSince && number.incompleteDeregister) {
+    const { incompleteDeregister: _stale, ...rest } = number;
+    number = rest;
+  }
   if (registers && pin?.kind === 'found') {
     const held = checkPinHold(input, number, pin);
     if (held.step) return held.step;
