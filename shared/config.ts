@@ -1,5 +1,19 @@
 import { z } from 'zod';
 
+/** The token travels to this URL: https, or plain http to this machine only (the local run and the tests). */
+export function isHttpsOrLoopback(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 const booleanFromEnv = z
   .enum(['true', 'false'], { error: 'must be "true" or "false"' })
   .transform((value) => value === 'true');
@@ -12,7 +26,10 @@ const positiveInt = (min: number, max: number) =>
  * with a message naming every bad variable (values are never printed: some are secret names).
  */
 export const workerConfigSchema = z.object({
-  GRAPH_API_BASE_URL: z.url({ error: 'must be an http(s) URL' }).default('https://graph.facebook.com'),
+  GRAPH_API_BASE_URL: z
+    .url({ error: 'must be an http(s) URL' })
+    .refine(isHttpsOrLoopback, 'must be https (plain http only for a loopback address: the token travels in its headers)')
+    .default('https://graph.facebook.com'),
   GRAPH_API_VERSION: z
     .string()
     .regex(/^v\d+\.\d+$/, 'must look like v25.0')

@@ -65,6 +65,8 @@ export class HttpGraphClient implements GraphClient {
       response = await fetch(`${this.#root}/${phoneNumberId}?fields=${STATE_FIELDS}`, {
         headers: { authorization: `Bearer ${token}` },
         signal: AbortSignal.timeout(this.#options.timeoutMs),
+        // Never follow a redirect: the token would go wherever it points.
+        redirect: 'manual',
       });
     } catch (error) {
       return { kind: 'unknown', why: isTimeout(error) ? 'state read timed out' : 'state read failed to connect' };
@@ -104,6 +106,8 @@ export class HttpGraphClient implements GraphClient {
         },
         ...(body ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(this.#options.timeoutMs),
+        // Never follow a redirect: the token would go wherever it points.
+        redirect: 'manual',
       });
     } catch (error) {
       return { kind: 'no_answer', why: isTimeout(error) ? 'timeout' : 'network', durationMs: elapsed() };

@@ -178,6 +178,29 @@ describe('HttpGraphClient against odd answers', () => {
       }),
   );
 
+  it('never follows a redirect: the token stays with the configured origin', async () => {
+    // Prepare: a second server that would record any request reaching it.
+    const seen: string[] = [];
+    const elsewhere = createServer((request, response) => {
+      seen.push(request.headers.authorization ?? '');
+      response.end('{"success":true}');
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    const target = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/v25.0/1/register`;
+    answer = { status: 307, body: '', headers: { location: target } };
+    try {
+      // Act
+      const result = await client.register({ phoneNumberId: '1', pin: '481516' }, TOKEN);
+      const read = await client.readState('1', TOKEN);
+      // Assess: no usable answer (outcome unknown), and nothing reached the other server.
+      expect(result).toMatchObject({ kind: 'no_answer' });
+      expect(read).toMatchObject({ kind: 'unknown' });
+      expect(seen).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => elsewhere.close(() => resolve()));
+    }
+  });
+
   it('accepts {"success":"true"}', async () => {
     answer = { status: 200, body: '{"success":"true"}' };
     expect(await client.deregister('1', TOKEN)).toMatchObject({ kind: 'success' });

@@ -50,4 +50,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig(required)).not.toThrow();
     expect(loadConfig({ ...required, GRAPH_TIMEOUT_MS: '120000', WORKER_TIMEOUT_SECONDS: '300' }).WINDOW_MARGIN_MINUTES).toBe(15);
   });
+
+  it.each([
+    ['http://graph.facebook.com', false],
+    ['http://10.0.0.5:8080', false],
+    ['ftp://127.0.0.1', false],
+    ['https://graph.facebook.com', true],
+    ['http://127.0.0.1:4010', true],
+    ['http://localhost:4010', true],
+    ['http://[::1]:4010', true],
+  ])('GRAPH_API_BASE_URL %s is accepted: %s (https, or plain http to this machine only)', (url, accepted) => {
+    const load = () => loadConfig({ ...required, GRAPH_API_BASE_URL: url });
+    if (accepted) expect(load().GRAPH_API_BASE_URL).toBe(url);
+    else expect(load).toThrow(/GRAPH_API_BASE_URL must be https/);
+  });
 });
