@@ -17,7 +17,7 @@ import { createAwsClients } from '../shared/aws-clients.ts';
 import { systemClock } from '../shared/clock.ts';
 import { deduplicationId } from '../shared/queue/sqs-queue.ts';
 import { envelope, startDrain } from '../test/support/ops-helpers.ts';
-import { provisionLocalStack } from '../tools/local-stack.ts';
+import { provisionEmulatorResources as provisionLocalStack } from '../tools/emulator-resources.ts';
 import { startMotoServer } from '../tools/moto-server.ts';
 
 const JOBS = 10_000;

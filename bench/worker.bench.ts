@@ -14,9 +14,10 @@ import { loadConfig } from '../shared/config.ts';
 import { enqueueJobs } from '../shared/jobs/enqueue.ts';
 import { HttpGraphClient } from '../shared/graph/http-graph-client.ts';
 import { startGraphSimulator, type GraphSimulator, type SimulatedFault } from '../tools/graph-simulator.ts';
-import { provisionLocalStack, type LocalStack } from '../tools/local-stack.ts';
+import type { LocalResources as LocalStack } from '../shared/local-resources.ts';
+import { provisionEmulatorResources as provisionLocalStack } from '../tools/emulator-resources.ts';
 import { startMotoServer } from '../tools/moto-server.ts';
-import { SqsEventSource } from '../tools/sqs-event-source.ts';
+import { SqsPoller as SqsEventSource } from '../tools/sqs-poller.ts';
 import { naiveConsumer } from './naive-consumer.ts';
 
 const TOKEN = 'bench-token';

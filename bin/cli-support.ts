@@ -4,12 +4,19 @@ import type { Clock } from '../shared/clock.ts';
 import { workerConfigSchema } from '../shared/config.ts';
 import { budgetPolicyFromConfig, type BudgetPolicy } from '../shared/domain/budget.ts';
 import { DynamoDbAttemptLedger } from '../shared/ledger/dynamodb-ledger.ts';
-import { AwsHoldProbe } from '../shared/ops/aws-hold-probe.ts';
-import { createOpsClients, isLocalEndpoint, type OpsClients } from '../shared/ops/clients.ts';
-import { VIEW_CATEGORIES, type DeadLetterFilter, type ScanOptions, type ViewCategory } from '../shared/ops/dead-letters.ts';
-import type { HoldProbe } from '../shared/ops/hold-probe.ts';
-import type { RedriveDeps } from '../shared/ops/redrive.ts';
-import { resolveResources, ResourceError, type ResolveContext, type Resources } from '../shared/ops/resources.ts';
+import {
+  AwsHoldProbe,
+  VIEW_CATEGORIES,
+  type DeadLetterFilter,
+  type HoldProbe,
+  type RedriveDeps,
+  type ScanOptions,
+  type ViewCategory,
+} from '../shared/dead-letters/index.ts';
+import { LOCAL_RESOURCES_FILE } from '../shared/local-resources.ts';
+import { isLoopbackUrl } from '../shared/loopback.ts';
+import { createOpsClients, type OpsClients } from './ops/clients.ts';
+import { resolveResources, ResourceError, type ResolveContext, type Resources } from './ops/resources.ts';
 
 /** Where the CLI reads and writes; tests pass their own. */
 export interface CliIo {
@@ -71,7 +78,7 @@ export const FILTER_OPTIONS = {
 } as const satisfies Options;
 
 export const RESOURCE_HELP = `
-Where (default: .wa-registrar/local-stack.json, written by \`npm start\`):
+Where (default: ${LOCAL_RESOURCES_FILE}, written by \`npm start\`):
   --stack NAME            read queues and table from a deployed stack's outputs
   --job-queue-url URL     --dlq-url URL     --table NAME
   --aws-region REGION     (AWS_REGION)       --endpoint URL   (an emulator)
@@ -218,7 +225,7 @@ export function holdProbeFor(resources: Resources, clients: OpsClients): HoldPro
 
 export function scanOptions(resources: Resources, io: CliIo): ScanOptions {
   // Real SQS short polls can miss messages; an emulator answers every receive fully.
-  return { waitTimeSeconds: isLocalEndpoint(resources.endpoint) ? 0 : 1, ...io.scan };
+  return { waitTimeSeconds: isLoopbackUrl(resources.endpoint) ? 0 : 1, ...io.scan };
 }
 
 /** Turns SDK and network failures into sentences that say what to check. */
@@ -228,7 +235,7 @@ function explainAwsError(error: unknown, resources: Resources): unknown {
   const code = err.code ?? err.cause?.code ?? '';
   const where = resources.endpoint ? `${resources.endpoint} (from ${resources.source})` : `AWS${resources.region ? ` in ${resources.region}` : ''}`;
   if (['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code) || /ECONNREFUSED/.test(String(err.message))) {
-    const hint = resources.source.endsWith('local-stack.json') ? ': is the local run (npm start) still running?' : '';
+    const hint = resources.source.endsWith(LOCAL_RESOURCES_FILE) ? ': is the local run (npm start) still running?' : '';
     return new CommandError(`cannot reach ${where}${hint}`);
   }
   if (err.name === 'QueueDoesNotExist' || err.name === 'AWS.SimpleQueueService.NonExistentQueue') {

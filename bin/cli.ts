@@ -6,7 +6,7 @@ import { enqueueCommand } from './commands/enqueue.ts';
 import { HOLD_HELP, holdCommands } from './commands/hold.ts';
 import { statusCommand } from './commands/status.ts';
 
-export { budgetPolicy, CommandError, UsageError, type CliIo } from './cli-support.ts';
+export type { CliIo } from './cli-support.ts';
 
 const MAIN_HELP = `wa-registrar: operate the WhatsApp number registrar
 

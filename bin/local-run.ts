@@ -13,8 +13,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createWorker } from '../functions/register-worker/worker.ts';
 import { createAwsClients, type AwsClients } from '../shared/aws-clients.ts';
@@ -23,14 +22,15 @@ import { loadConfig } from '../shared/config.ts';
 import type { JobOutcome } from '../shared/domain/run-job.ts';
 import { enqueueJobs } from '../shared/jobs/enqueue.ts';
 import type { JobV1Input } from '../shared/jobs/job.v1.ts';
-import { listDeadLetters, renderDeadLetterTable } from '../shared/ops/dlq.ts';
-import { formatTime, table } from '../shared/ops/format.ts';
-import { LOCAL_STACK_FILE } from '../shared/ops/resources.ts';
+import { listDeadLetters, SqsDeadLetterQueue } from '../shared/dead-letters/index.ts';
+import { LOCAL_RESOURCES_FILE, removeLocalResources, writeLocalResources, type LocalResources } from '../shared/local-resources.ts';
+import { provisionEmulatorResources } from '../tools/emulator-resources.ts';
 import { startGraphSimulator, type GraphSimulator } from '../tools/graph-simulator.ts';
-import { provisionLocalStack, type LocalStack } from '../tools/local-stack.ts';
 import { startMotoServer, type MotoServer } from '../tools/moto-server.ts';
-import { SqsEventSource } from '../tools/sqs-event-source.ts';
+import { SqsPoller } from '../tools/sqs-poller.ts';
 import { runCliCaptured } from './cli.ts';
+import { renderDeadLetterTable } from './views/dead-letters.ts';
+import { formatTime, table } from './views/format.ts';
 
 const REGION = 'eu-west-1';
 const DEMO_TOKEN = 'local-demo-token';
@@ -113,8 +113,6 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
   const out = options.out ?? process.stdout;
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const stateFile = join(cwd, LOCAL_STACK_FILE);
-  const stateDir = dirname(stateFile);
   const say = (text = '') => out.write(`${text}\n`);
   // The emulator takes any credentials; set harmless ones so no real AWS profile is ever used.
   process.env.AWS_ACCESS_KEY_ID = 'local';
@@ -134,7 +132,7 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
       clients.dynamodb.destroy();
       clients.secretsManager.destroy();
     });
-    const stack = await provisionLocalStack({ endpoint: moto.endpoint, region: REGION, namePrefix: 'wa-local' }, clients);
+    const stack = await provisionEmulatorResources({ endpoint: moto.endpoint, region: REGION, namePrefix: 'wa-local' }, clients);
 
     const externalGraph = env.GRAPH_API_BASE_URL;
     let simulator: GraphSimulator | undefined;
@@ -150,9 +148,8 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
     }
     await seedSecrets(clients, stack, token);
 
-    await mkdir(stateDir, { recursive: true });
-    await writeFile(stateFile, `${JSON.stringify(stack, null, 2)}\n`);
-    cleanups.push(() => rm(stateFile, { force: true }));
+    const stateFile = await writeLocalResources(cwd, stack);
+    cleanups.push(() => removeLocalResources(cwd));
 
     say(`  moto:            ${moto.endpoint}`);
     say(`  Graph API:       ${graphBaseUrl}${simulator ? ' (simulator)' : ' (GRAPH_API_BASE_URL)'}`);
@@ -186,7 +183,7 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
       { clients, logger, clock: systemClock, onOutcome: (outcome) => outcomes.push(toOutcomeLine(outcome)) },
     );
     const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => worker.handleBatch(event);
-    const source = new SqsEventSource(clients.sqs, stack.jobQueueUrl, handler);
+    const source = new SqsPoller(clients.sqs, stack.jobQueueUrl, handler);
 
     // The demo.
     say('');
@@ -204,7 +201,7 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
 
     say('');
     say('Dead-letter queue (wa-registrar dlq list):');
-    const listing = await listDeadLetters(clients.sqs, stack.deadLetterQueueUrl, {}, { waitTimeSeconds: 0 });
+    const listing = await listDeadLetters(new SqsDeadLetterQueue(clients.sqs, stack.deadLetterQueueUrl), {}, { waitTimeSeconds: 0 });
     say(indent(renderDeadLetterTable(listing.messages, Date.now())));
 
     say('');
@@ -252,7 +249,7 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
 }
 
 /** Polls until `done()` or the deadline; messages waiting out a retry delay are made visible again. */
-async function runUntil(source: SqsEventSource, done: () => boolean, timeoutMs: number): Promise<void> {
+async function runUntil(source: SqsPoller, done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
     if (Date.now() > deadline) throw new Error('the demo jobs did not all finish within 2 minutes');
@@ -264,7 +261,7 @@ async function runUntil(source: SqsEventSource, done: () => boolean, timeoutMs: 
   }
 }
 
-async function seedSecrets(clients: AwsClients, stack: LocalStack, token: string): Promise<void> {
+async function seedSecrets(clients: AwsClients, stack: LocalResources, token: string): Promise<void> {
   await clients.secretsManager.send(new CreateSecretCommand({ Name: stack.tokenSecretId, SecretString: token }));
   for (const number of DEMO_NUMBERS) {
     await clients.secretsManager.send(new CreateSecretCommand({ Name: `${stack.pinSecretPrefix}${number.phoneNumberId}`, SecretString: number.storedPin }));
@@ -321,7 +318,7 @@ async function main(): Promise<void> {
 Starts moto and the Graph simulator, provisions queues and the ledger, runs the worker, and plays a demo.
   --once        exit after the demo (exit code 0)
   --verbose     also print the worker's JSON logs
-  --dir DIR     write DIR/${LOCAL_STACK_FILE} (default: the current directory, where the CLI looks for it)
+  --dir DIR     write DIR/${LOCAL_RESOURCES_FILE} (default: the current directory, where the CLI looks for it)
 Environment: GRAPH_API_BASE_URL (another Graph-compatible server), GRAPH_ACCESS_TOKEN (its token),
 ATTEMPT_LIMIT, ATTEMPT_WINDOW_HOURS, ATTEMPT_BUDGET_SHARED, WINDOW_MARGIN_MINUTES.
 `);

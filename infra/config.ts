@@ -9,9 +9,9 @@ export interface RegistrarConfig {
   readonly stage: string;
   readonly graphApiVersion: string;
   readonly graphApiBaseUrl: string;
-  /** Name of the Secrets Manager secret holding the system-user token. Never created by the stack. */
+  /** Name of the Secrets Manager secret holding the system-user token, `{stage}` filled in. Never created by the stack. */
   readonly tokenSecretName: string;
-  /** PIN secrets are named `<pinSecretPrefix><phoneNumberId>`. Never created by the stack. */
+  /** PIN secrets are named `<pinSecretPrefix><phoneNumberId>`; `{stage}` filled in, ends in `/`. Never created by the stack. */
   readonly pinSecretPrefix: string;
   /** Subscribed to the alarm topic when set. */
   readonly alarmEmail: string | undefined;
@@ -37,13 +37,20 @@ export const CONTEXT_KEYS = [
   'scheduledRedrive',
 ] as const satisfies readonly (keyof RegistrarConfig)[];
 
-/** Defaults when a key is in neither `cdk.json` nor `-c`; `cdk.json` repeats them so they are visible. */
+/** Written in a secret name, stands for the stage: each stage reads its own token and PINs by default. */
+const STAGE_PLACEHOLDER = '{stage}';
+
+/**
+ * Defaults when a key is in neither `cdk.json` nor `-c`; `cdk.json` repeats them so they are visible.
+ * The secret names are per stage: two stages in one account never share a token or a PIN (nor a budget: each
+ * stage has its own ledger table).
+ */
 export const CONTEXT_DEFAULTS = {
   stage: 'dev',
   graphApiVersion: 'v25.0',
   graphApiBaseUrl: 'https://graph.facebook.com',
-  tokenSecretName: 'wa-registrar/graph-token',
-  pinSecretPrefix: 'wa-registrar/pin/',
+  tokenSecretName: `wa-registrar/${STAGE_PLACEHOLDER}/graph-token`,
+  pinSecretPrefix: `wa-registrar/${STAGE_PLACEHOLDER}/pin/`,
   alarmEmail: '',
   maxConcurrency: 10,
   attemptLimit: 10,
@@ -99,6 +106,22 @@ const httpsUrl: Reader<string> = (raw) => {
   return url.origin;
 };
 
+/**
+ * The PIN secrets' prefix. The worker may read every secret whose name starts with it, so it must name a folder of
+ * its own: it ends in `/` (`wa-registrar/prod/pin` would also match `wa-registrar/prod/pins-old/…`), and it is at
+ * least 5 characters (`x/` and 3 more), so `/`, `a/` or `pin/` never grant a whole account's or application's secrets.
+ */
+const PIN_PREFIX_MIN_LENGTH = 5;
+const pinPrefix: Reader<string> = (raw) => {
+  const value = text(SECRET_NAME, 'a Secrets Manager name prefix (letters, digits and /_+=.@-)', 400)(raw);
+  if (!value.endsWith('/')) throw new Error(`must end in "/" (a folder of PIN secrets, such as wa-registrar/prod/pin/; got ${JSON.stringify(value)})`);
+  if (value.startsWith('/') || value.includes('//')) throw new Error(`must not start with "/" or contain "//" (got ${JSON.stringify(value)})`);
+  if (value.length < PIN_PREFIX_MIN_LENGTH) {
+    throw new Error(`must be at least ${PIN_PREFIX_MIN_LENGTH} characters, such as wa-registrar/prod/pin/: a shorter prefix grants other secrets too (got ${JSON.stringify(value)})`);
+  }
+  return value;
+};
+
 const optionalEmail: Reader<string | undefined> = (raw) => {
   if (raw === undefined || raw === '' || raw === false) return undefined;
   if (typeof raw !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(raw)) throw new Error('must be an e-mail address, or empty for none');
@@ -110,7 +133,7 @@ const readers: { [K in keyof RegistrarConfig]: Reader<RegistrarConfig[K]> } = {
   graphApiVersion: text(/^v\d+\.\d+$/, 'a Graph API version such as v25.0', 10),
   graphApiBaseUrl: httpsUrl,
   tokenSecretName: text(SECRET_NAME, 'a Secrets Manager secret name (letters, digits and /_+=.@-)'),
-  pinSecretPrefix: text(SECRET_NAME, 'a Secrets Manager name prefix (letters, digits and /_+=.@-)', 400),
+  pinSecretPrefix: pinPrefix,
   alarmEmail: optionalEmail,
   // Lambda's SQS event source accepts a MaximumConcurrency from 2 to 1000.
   maxConcurrency: integer(2, 1000),
@@ -120,20 +143,30 @@ const readers: { [K in keyof RegistrarConfig]: Reader<RegistrarConfig[K]> } = {
   scheduledRedrive: boolean,
 };
 
+/** Context keys whose value may name the stage as `{stage}`. */
+const PER_STAGE_KEYS: readonly string[] = ['tokenSecretName', 'pinSecretPrefix'] satisfies (keyof RegistrarConfig)[];
+
 /**
  * Reads and validates the app's context. Throws a {@link ContextError} naming every bad key.
- * Unset keys take {@link CONTEXT_DEFAULTS}.
+ * Unset keys take {@link CONTEXT_DEFAULTS}; `{stage}` in a secret name is replaced by the stage.
  */
 export function readConfig(node: Node): RegistrarConfig {
   const problems: string[] = [];
   const config: Record<string, unknown> = {};
+  const rawStage: unknown = node.tryGetContext('stage') ?? CONTEXT_DEFAULTS.stage;
   for (const key of CONTEXT_KEYS) {
-    const raw: unknown = node.tryGetContext(key) ?? CONTEXT_DEFAULTS[key];
+    let raw: unknown = node.tryGetContext(key) ?? CONTEXT_DEFAULTS[key];
+    if (PER_STAGE_KEYS.includes(key) && typeof raw === 'string' && typeof rawStage === 'string') raw = raw.replaceAll(STAGE_PLACEHOLDER, rawStage);
     try {
       config[key] = readers[key](raw);
     } catch (error) {
       problems.push(`${key} ${(error as Error).message}`);
     }
+  }
+  // The PIN grant covers every name under the prefix: it must not cover the token too.
+  const { tokenSecretName: token, pinSecretPrefix: prefix } = config as Partial<RegistrarConfig>;
+  if (typeof token === 'string' && typeof prefix === 'string' && token.startsWith(prefix)) {
+    problems.push(`tokenSecretName must not start with pinSecretPrefix (${JSON.stringify(prefix)}): the PIN grant would cover the token`);
   }
   if (problems.length > 0) {
     throw new ContextError(`invalid CDK context (set with -c key=value or in cdk.json): ${problems.join('; ')}`);

@@ -1,11 +1,10 @@
 /**
  * The one definition of the queues and the ledger table. The CDK constructs build the cloud
- * resources from it and `tools/local-stack.ts` provisions the emulator from it, so local and
+ * resources from it and `tools/emulator-resources.ts` provisions the emulator from it, so local and
  * cloud cannot drift; `test/infra/local-stack.test.ts` checks both against the synthesized template.
  *
  * Plain data on purpose: no aws-cdk-lib import, so the local tools load it in milliseconds.
  */
-import { DEAD_LETTER_CATEGORIES } from '../shared/jobs/dlq-envelope.v1.ts';
 import { LEDGER_KEYS } from '../shared/ledger/items.ts';
 
 /** Worker timeout. Graph calls time out after 30 s and one number's jobs in a batch run in sequence. */
@@ -92,16 +91,4 @@ export const BUNDLE = {
 export const ENTRIES = {
   worker: 'functions/register-worker/handler.ts',
   scheduledRedrive: 'functions/scheduled-redrive/handler.ts',
-} as const;
-
-/** Metric names the worker emits through Powertools Metrics (EMF); the dashboard reads exactly these. */
-export const METRICS = {
-  namespace: 'WaRegistrar',
-  service: 'wa-registrar',
-  jobOutcome: 'JobOutcome',
-  outcomes: ['completed', 'duplicate', 'dead_lettered', 'retry', 'wait'],
-  // The envelope schema's list: a category added there shows on the dashboard without a second edit.
-  deadLetterCategories: DEAD_LETTER_CATEGORIES,
-  graphLatency: 'GraphLatency',
-  graphOperations: ['register', 'deregister'],
 } as const;

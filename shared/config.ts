@@ -1,17 +1,9 @@
 import { z } from 'zod';
+import { isLoopbackUrl } from './loopback.ts';
 
 /** The token travels to this URL: https, or plain http to this machine only (the local run and the tests). */
-export function isHttpsOrLoopback(raw: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return false;
-  }
-  if (url.protocol === 'https:') return true;
-  if (url.protocol !== 'http:') return false;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+function isHttpsOrLoopback(raw: string): boolean {
+  return raw.startsWith('https://') || (raw.startsWith('http://') && isLoopbackUrl(raw));
 }
 
 const booleanFromEnv = z
@@ -66,7 +58,7 @@ export const workerConfigSchema = z.object({
 });
 
 /** Each AWS SDK call may take this long (request timeout) this many times (maxAttempts): see aws-clients.ts. */
-export const AWS_CALL_WORST_MS = 5_000 * 3;
+const AWS_CALL_WORST_MS = 5_000 * 3;
 /** AWS calls around one request: the reservation, then reading and writing the answer (with one conflict). */
 const AWS_CALLS_PER_REQUEST = 5;
 

@@ -46,7 +46,7 @@ export type SimulatedReadFault =
   /** Answer the state, minus these JSON fields (e.g. `is_pin_enabled`). */
   | { type: 'missing_fields'; fields: readonly string[] };
 
-export interface SimulatedNumber {
+interface SimulatedNumber {
   pin?: string;
   registered: boolean;
   region?: string;
@@ -72,9 +72,9 @@ export interface SimulatedNumber {
 }
 
 /** Fields of a number that the simulator keeps for itself; `addNumber` does not take them. */
-export type InternalNumberField = 'requestTimes' | 'faults' | 'readFaults' | 'pinFailureTimes';
+type InternalNumberField = 'requestTimes' | 'faults' | 'readFaults' | 'pinFailureTimes';
 
-export interface SimulatorCall {
+interface SimulatorCall {
   method: string;
   phoneNumberId: string;
   operation: 'register' | 'deregister' | 'read_state' | 'other';

@@ -13,13 +13,13 @@ export interface MotoServer {
 }
 
 /** Creates the project's `.venv` with the pinned moto on first use (see scripts/ensure-moto.sh). */
-export function ensureMotoInstalled(): string {
+function ensureMotoInstalled(): string {
   execFileSync('bash', [join(projectRoot, 'scripts', 'ensure-moto.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   return join(projectRoot, '.venv', 'bin', 'python');
 }
 
 /** Asks the OS for a free loopback port. */
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

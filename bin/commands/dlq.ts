@@ -1,18 +1,18 @@
-import type { DeadLetter } from '../../shared/ops/dead-letters.ts';
-import { VIEW_CATEGORIES } from '../../shared/ops/dead-letters.ts';
 import {
-  deadLetterDocument,
-  deadLetterSummary,
   findDeadLetter,
+  HELD_CATEGORIES,
   listDeadLetters,
   purgeDeadLetters,
-  renderDeadLetter,
-  renderDeadLetterTable,
-} from '../../shared/ops/dlq.ts';
-import { table } from '../../shared/ops/format.ts';
-import { HELD_CATEGORIES } from '../../shared/ops/hold-probe.ts';
-import { redriveDeadLetters, type RedriveMode } from '../../shared/ops/redrive.ts';
-import { requireResource } from '../../shared/ops/resources.ts';
+  redriveDeadLetters,
+  SqsDeadLetterQueue,
+  SqsRedriveTarget,
+  VIEW_CATEGORIES,
+  type DeadLetter,
+  type RedriveMode,
+} from '../../shared/dead-letters/index.ts';
+import { requireResource } from '../ops/resources.ts';
+import { deadLetterDocument, deadLetterSummary, renderDeadLetter, renderDeadLetterTable } from '../views/dead-letters.ts';
+import { table } from '../views/format.ts';
 import {
   CommandError,
   FILTER_OPTIONS,
@@ -78,7 +78,7 @@ async function dlqList(args: string[], io: CliIo): Promise<void> {
   const filter = filterFrom(values);
   await withResources(values, io, { regionAlias: true }, async (resources, clients) => {
     const queueUrl = requireResource(resources, 'deadLetterQueueUrl');
-    const listing = await listDeadLetters(clients.sqs, queueUrl, filter, scanOptions(resources, io));
+    const listing = await listDeadLetters(new SqsDeadLetterQueue(clients.sqs, queueUrl), filter, scanOptions(resources, io));
     const now = io.clock.now();
     if (values.json) {
       io.stdout.write(
@@ -113,7 +113,7 @@ async function dlqShow(args: string[], io: CliIo): Promise<void> {
   const messageId = onePositional(positionals, 'dlq show needs one <messageId> (see dlq list)');
   await withResources(values, io, { regionAlias: true }, async (resources, clients) => {
     const queueUrl = requireResource(resources, 'deadLetterQueueUrl');
-    const found = await findDeadLetter(clients.sqs, queueUrl, messageId, scanOptions(resources, io));
+    const found = await findDeadLetter(new SqsDeadLetterQueue(clients.sqs, queueUrl), messageId, scanOptions(resources, io));
     if (!found.message) {
       throw new CommandError(`no dead-letter ${messageId} is readable on the queue (already redriven or purged, or held by another reader; run dlq list)`);
     }
@@ -156,9 +156,8 @@ async function dlqRedrive(args: string[], io: CliIo): Promise<void> {
     if (mode.kind !== 'ids' && !holds) io.stderr.write('note: no ledger table known (--table), so held dead-letters (PIN, token, verification) were not checked\n');
     const report = await redriveDeadLetters(
       {
-        sqs: clients.sqs,
-        jobQueueUrl: requireResource(resources, 'jobQueueUrl'),
-        deadLetterQueueUrl: requireResource(resources, 'deadLetterQueueUrl'),
+        jobs: new SqsRedriveTarget(clients.sqs, requireResource(resources, 'jobQueueUrl')),
+        deadLetters: new SqsDeadLetterQueue(clients.sqs, requireResource(resources, 'deadLetterQueueUrl')),
         clock: io.clock,
         scan: { visibilityTimeoutSeconds: 120, ...scanOptions(resources, io) },
         ...(io.redriveDelete ? { deleteDeadLetter: io.redriveDelete } : {}),
@@ -212,8 +211,7 @@ async function dlqPurge(args: string[], io: CliIo): Promise<void> {
     const queueUrl = requireResource(resources, 'deadLetterQueueUrl');
     const now = io.clock.now();
     const report = await purgeDeadLetters(
-      clients.sqs,
-      queueUrl,
+      new SqsDeadLetterQueue(clients.sqs, queueUrl),
       ids,
       async (targets: DeadLetter[]) => {
         if (yes) return true;

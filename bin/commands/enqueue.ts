@@ -4,11 +4,11 @@ import type { BudgetPolicy } from '../../shared/domain/budget.ts';
 import { enqueueJobs } from '../../shared/jobs/enqueue.ts';
 import { JOB_REASONS, validateJob, type JobV1, type JobV1Input } from '../../shared/jobs/job.v1.ts';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
-import { budgetWarnings, type BudgetWarning } from '../../shared/ops/budget-warnings.ts';
-import type { OpsClients } from '../../shared/ops/clients.ts';
-import { progressBar } from '../../shared/ops/format.ts';
-import { formatFromName, parseJobFile, type FileJob } from '../../shared/ops/job-file.ts';
-import { requireResource, type Resources } from '../../shared/ops/resources.ts';
+import { budgetWarnings, type BudgetWarning } from '../ops/budget-warnings.ts';
+import type { OpsClients } from '../ops/clients.ts';
+import { formatFromName, parseJobFile, type FileJob } from '../ops/job-file.ts';
+import { requireResource, type Resources } from '../ops/resources.ts';
+import { progressBar } from '../views/format.ts';
 import {
   BUDGET_HELP,
   BUDGET_OPTIONS,

@@ -1,7 +1,7 @@
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
-import { formatRelative, formatTime } from '../../shared/ops/format.ts';
-import { clearNumberHold, clearTokenGate } from '../../shared/ops/holds.ts';
-import { requireResource } from '../../shared/ops/resources.ts';
+import { clearNumberHold, clearTokenGate } from '../ops/holds.ts';
+import { requireResource } from '../ops/resources.ts';
+import { formatRelative, formatTime } from '../views/format.ts';
 import {
   budgetPolicy,
   checkPhoneNumberId,

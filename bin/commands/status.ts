@@ -1,6 +1,6 @@
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
-import { requireResource } from '../../shared/ops/resources.ts';
-import { readStatus, renderStatus } from '../../shared/ops/status.ts';
+import { requireResource } from '../ops/resources.ts';
+import { readStatus, renderStatus } from '../views/status.ts';
 import {
   BUDGET_HELP,
   BUDGET_OPTIONS,

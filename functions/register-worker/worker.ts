@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { createAwsClients, type AwsClients } from '../../shared/aws-clients.ts';
@@ -11,7 +11,7 @@ import { runJob, UnrecordedAnswerError, type JobDelivery, type JobDeps, type Job
 import { HttpGraphClient } from '../../shared/graph/http-graph-client.ts';
 import { ANSWER_ATTRIBUTE, NOT_BEFORE_ATTRIBUTE, REDRIVE_GENERATION_ATTRIBUTE } from '../../shared/jobs/dlq-envelope.v1.ts';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
-import { createLogger, createMetrics, logJobOutcome, recordJobMetrics } from '../../shared/observability.ts';
+import { createLogger, createMetrics, logJobOutcome, recordInfrastructureFailure, recordJobMetrics } from '../../shared/observability.ts';
 import type { DeadLetterSink, JobQueue } from '../../shared/queue/port.ts';
 import { MAX_VISIBILITY_SECONDS, SqsDeadLetterSink, SqsJobQueue } from '../../shared/queue/sqs-queue.ts';
 import type { SecretStore } from '../../shared/secrets/port.ts';
@@ -99,7 +99,7 @@ function orderedId(): string {
 }
 
 /** The SQS record as a job delivery, with the time a carried job may run again. */
-export function toDelivery(record: SQSRecord): JobDelivery & { notBefore?: number } {
+function toDelivery(record: SQSRecord): JobDelivery & { notBefore?: number } {
   const generation = Number(record.messageAttributes?.[REDRIVE_GENERATION_ATTRIBUTE]?.stringValue ?? 0);
   const notBefore = Number(record.messageAttributes?.[NOT_BEFORE_ATTRIBUTE]?.stringValue);
   const answer = parseAnswer(record.messageAttributes?.[ANSWER_ATTRIBUTE]?.stringValue);
@@ -171,7 +171,7 @@ async function handleBatch(
     } catch (error) {
       // Infrastructure failed (DynamoDB, SQS, Secrets Manager): SQS redelivers after the visibility timeout.
       logger.error('job failed; it will be redelivered', { messageId: record.messageId, receiveCount: delivery.receiveCount, error: describeError(error) });
-      worker.metrics.addMetric('InfrastructureFailure', MetricUnit.Count, 1);
+      recordInfrastructureFailure(worker.metrics);
       // Meta's answer must survive: the copy records it first, so a refusal is never sent again.
       if (error instanceof UnrecordedAnswerError) return carry(record, delivery, deps.clock.now(), delivery.messageId, error.answer);
       return 'failed';

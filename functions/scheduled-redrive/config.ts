@@ -5,7 +5,7 @@ import { parseEnv } from '../../shared/config.ts';
  * The scheduled redrive's environment, parsed once at module load. The error names each bad variable
  * and never prints a value.
  */
-export const scheduledRedriveConfigSchema = z.object({
+const scheduledRedriveConfigSchema = z.object({
   JOB_QUEUE_URL: z.url({ error: 'is required (an SQS queue URL)' }),
   DEAD_LETTER_QUEUE_URL: z.url({ error: 'is required (an SQS queue URL)' }),
   /** The attempt ledger: held dead letters go back once their hold or gate is gone from it. */

@@ -7,13 +7,14 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { systemClock } from '../../shared/clock.ts';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
-import { AwsHoldProbe } from '../../shared/ops/aws-hold-probe.ts';
-import { redriveDeadLetters, type RedriveReport } from '../../shared/ops/redrive.ts';
+import { AwsHoldProbe, redriveDeadLetters, SqsDeadLetterQueue, SqsRedriveTarget, type RedriveReport } from '../../shared/dead-letters/index.ts';
 import { loadScheduledRedriveConfig } from './config.ts';
 
 const config = loadScheduledRedriveConfig(process.env);
 // Receives long-poll up to DLQ_SCAN_WAIT_SECONDS, so SQS gets a longer request timeout than the reads.
 const sqs = new SQSClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 25_000 } });
+const jobs = new SqsRedriveTarget(sqs, config.JOB_QUEUE_URL);
+const deadLetters = new SqsDeadLetterQueue(sqs, config.DEAD_LETTER_QUEUE_URL);
 const readOptions = { maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000 } };
 const holds = new AwsHoldProbe(new DynamoDbAttemptLedger(new DynamoDBClient(readOptions), config.LEDGER_TABLE_NAME), new SecretsManagerClient(readOptions), {
   tokenSecretId: config.TOKEN_SECRET_ID,
@@ -43,9 +44,8 @@ export const handler = middy(async (_event: unknown, context: Context): Promise<
   const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000;
   const report: RedriveReport = await redriveDeadLetters(
     {
-      sqs,
-      jobQueueUrl: config.JOB_QUEUE_URL,
-      deadLetterQueueUrl: config.DEAD_LETTER_QUEUE_URL,
+      jobs,
+      deadLetters,
       clock: systemClock,
       scan: { visibilityTimeoutSeconds: 120, waitTimeSeconds: config.DLQ_SCAN_WAIT_SECONDS },
       holds,

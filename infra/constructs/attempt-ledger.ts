@@ -5,10 +5,10 @@ import { Construct } from 'constructs';
 import { LEDGER_TABLE } from '../definitions.ts';
 
 /** What the worker's ledger adapter calls on the table. */
-export const WORKER_LEDGER_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'] as const;
+const WORKER_LEDGER_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'] as const;
 
 /** What the hold probe's ledger reads call: `number()` (BatchGetItem) and `appGates()` (GetItem). */
-export const HOLD_READ_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:GetItem'] as const;
+const HOLD_READ_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:GetItem'] as const;
 
 /**
  * The attempt ledger: every register/deregister request per number, the budgets and the job records.

@@ -1,19 +1,12 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
-import { alarmWhenAbove } from './alarm.ts';
 import { ManagedPolicy, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEAD_LETTER_QUEUE, JOB_QUEUE } from '../definitions.ts';
 
-/** Options of {@link JobQueue}. */
-export interface JobQueueProps {
-  /** Alarm when the oldest job has waited this long. Must exceed the longest deliberate park (a day). */
-  readonly oldestJobAlarmAge?: Duration;
-}
-
 /**
- * The FIFO job queue, its FIFO dead-letter queue, their alarms and the producers' send-only policy.
+ * The FIFO job queue, its FIFO dead-letter queue and the producers' send-only policy (their alarms are in
+ * `RegistrarAlarms`, with the others).
  * Message group = phone number id (one number's jobs run in order); the producer sets the deduplication id.
  */
 export class JobQueue extends Construct {
@@ -23,12 +16,7 @@ export class JobQueue extends Construct {
   readonly maxReceiveCount: number = JOB_QUEUE.maxReceiveCount;
   /** Attach to upstream producers: they may only send jobs onto the job queue. */
   readonly producerPolicy: ManagedPolicy;
-  /** Jobs a person must look at. Any message here is an alarm. */
-  readonly deadLetterAlarm: Alarm;
-  /** Jobs waiting far longer than a deliberate retry delay: the worker is stuck or failing. */
-  readonly oldestJobAlarm: Alarm;
-
-  constructor(scope: Construct, id: string, props: JobQueueProps = {}) {
+  constructor(scope: Construct, id: string) {
     super(scope, id);
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
@@ -69,18 +57,6 @@ export class JobQueue extends Construct {
           resources: [this.queue.queueArn],
         }),
       ],
-    });
-
-    this.deadLetterAlarm = alarmWhenAbove(this, 'DeadLetterAlarm', {
-      description: 'wa-registrar: jobs are waiting in the dead-letter queue. Inspect them with the ops CLI (dlq list), fix the cause, then redrive.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-    });
-
-    const oldestJobAlarmAge = props.oldestJobAlarmAge ?? Duration.hours(30);
-    this.oldestJobAlarm = alarmWhenAbove(this, 'OldestJobAlarm', {
-      description: `wa-registrar: a job has waited more than ${oldestJobAlarmAge.toHumanString()} in the job queue. Check the worker's errors and logs.`,
-      metric: this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: oldestJobAlarmAge.toSeconds(),
     });
   }
 

@@ -1,11 +1,12 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import {
   type Alarm,
+  AlarmStatusWidget,
+  AlarmWidget,
   Dashboard,
   GraphWidget,
   type IMetric,
   MathExpression,
-  Metric,
   SingleValueWidget,
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -16,7 +17,9 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { METRICS } from '../definitions.ts';
+import { METRICS } from '../../shared/metrics.ts';
+import { alarmArnPattern } from './alarm.ts';
+import { workerMetric, type RegistrarAlarms } from './alarms.ts';
 import type { JobQueue } from './job-queue.ts';
 
 /** Options of {@link AlarmTopic}. */
@@ -26,9 +29,13 @@ export interface AlarmTopicProps {
 }
 
 /**
- * The encrypted SNS topic every alarm notifies. Encrypted with a customer managed key because
- * CloudWatch cannot publish to a topic under the AWS managed `aws/sns` key (its policy cannot
- * grant cloudwatch.amazonaws.com).
+ * The encrypted SNS topic every alarm notifies. Encrypted with a customer managed key because CloudWatch cannot
+ * publish to a topic under the AWS managed `aws/sns` key (its policy cannot grant cloudwatch.amazonaws.com).
+ *
+ * `enforceSSL` gives the topic a policy of its own, which replaces SNS's default one: without an explicit grant,
+ * nothing may publish and every alarm would turn red in silence. Both the topic policy and the key policy let
+ * cloudwatch.amazonaws.com in for this account's alarms named `<stack>/…` only (`aws:SourceAccount`,
+ * `aws:SourceArn`), so no other account's or stack's alarm can use this topic (the confused deputy).
  */
 export class AlarmTopic extends Construct {
   readonly topic: Topic;
@@ -36,6 +43,11 @@ export class AlarmTopic extends Construct {
 
   constructor(scope: Construct, id: string, props: AlarmTopicProps = {}) {
     super(scope, id);
+    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    const onlyThisStacksAlarms = {
+      StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+      ArnLike: { 'aws:SourceArn': alarmArnPattern(this) },
+    };
     this.key = new Key(this, 'Key', {
       description: 'wa-registrar alarm topic encryption',
       enableKeyRotation: true,
@@ -43,10 +55,10 @@ export class AlarmTopic extends Construct {
     this.key.addToResourcePolicy(
       new PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublish',
-        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        principals: [cloudWatch],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'], // In a key policy, "*" means this key.
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        conditions: onlyThisStacksAlarms,
       }),
     );
     this.topic = new Topic(this, 'Topic', {
@@ -54,6 +66,15 @@ export class AlarmTopic extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: onlyThisStacksAlarms,
+      }),
+    );
     if (props.email) this.topic.addSubscription(new EmailSubscription(props.email));
   }
 
@@ -71,52 +92,52 @@ export class AlarmTopic extends Construct {
 export interface RegistrarDashboardProps {
   readonly jobs: JobQueue;
   readonly worker: IFunction;
+  /** Every alarm is on the dashboard: their states in one widget, and a graph of each with its threshold. */
+  readonly alarms: RegistrarAlarms;
 }
 
-const emf = (metricName: string, dimensionsMap: Record<string, string>, statistic: string, label: string) =>
-  new Metric({
-    namespace: METRICS.namespace,
-    metricName,
-    dimensionsMap: { service: METRICS.service, ...dimensionsMap },
-    statistic,
-    label,
-    period: Duration.minutes(5),
-  });
+const FIVE_MINUTES = Duration.minutes(5);
 
 /**
- * One page for the on-call person: jobs processed, outcomes by category, Graph latency, DLQ depth.
- * Built from the worker's EMF metrics (namespace WaRegistrar, service wa-registrar; Powertools adds
- * the `service` dimension to every metric) and from SQS and Lambda's own metrics.
+ * One page for the on-call person: the state of every alarm, what each alarm watches, jobs processed, outcomes by
+ * category, Graph latency and the queues. Built from the worker's EMF metrics (shared/metrics.ts: the names the
+ * worker emits) and from SQS and Lambda's own metrics.
  */
 export class RegistrarDashboard extends Construct {
   readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: RegistrarDashboardProps) {
     super(scope, id);
-    const outcome = (value: string) => emf(METRICS.jobOutcome, { outcome: value }, 'Sum', value);
+    const { jobs, worker, alarms } = props;
+    const emf = (metricName: string, dimensions: Record<string, string>, statistic: string, label: string) =>
+      workerMetric(metricName, dimensions, { statistic, period: FIVE_MINUTES, label });
+    const outcome = (value: string) => emf(METRICS.jobOutcome, { [METRICS.dimensions.outcome]: value }, 'Sum', value);
     const outcomes: Record<string, IMetric> = {};
     for (const value of METRICS.outcomes) {
       if (value !== 'dead_lettered') outcomes[value] = outcome(value);
     }
     const deadLettersByCategory = METRICS.deadLetterCategories.map((category) =>
-      emf(METRICS.jobOutcome, { outcome: 'dead_lettered', category }, 'Sum', category),
+      emf(METRICS.deadLettered, { [METRICS.dimensions.category]: category }, 'Sum', category),
     );
     const deadLettered = new MathExpression({
       expression: deadLettersByCategory.map((_, index) => `FILL(d${index}, 0)`).join(' + '),
       usingMetrics: Object.fromEntries(deadLettersByCategory.map((metric, index) => [`d${index}`, metric])),
       label: 'dead_lettered',
-      period: Duration.minutes(5),
+      period: FIVE_MINUTES,
     });
     const processed = new MathExpression({
       expression: 'FILL(completed, 0) + FILL(duplicate, 0) + deadLettered',
       usingMetrics: { completed: outcomes.completed!, duplicate: outcomes.duplicate!, deadLettered },
       label: 'jobs processed (completed + duplicate + dead-lettered)',
-      period: Duration.minutes(5),
+      period: FIVE_MINUTES,
     });
     // Outcomes that are neither processed nor dead-lettered: the job comes back (retry) or is carried forward (wait).
     const pending = METRICS.outcomes.filter((value) => !['completed', 'duplicate', 'dead_lettered'].includes(value)).map((value) => outcomes[value]!);
     const latency = (statistic: string) =>
-      METRICS.graphOperations.map((operation) => emf(METRICS.graphLatency, { operation }, statistic, `${operation} ${statistic}`));
+      METRICS.graphOperations.map((operation) =>
+        emf(METRICS.graphLatency, { [METRICS.dimensions.operation]: operation }, statistic, `${operation} ${statistic}`),
+      );
+    const alarmGraph = (title: string, alarm: Alarm | undefined, width = 6) => new AlarmWidget({ title, alarm: alarm!, width, height: 5 });
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       // Named after the stack, so each stage has one, easy to find: wa-registrar-<stage>.
@@ -126,28 +147,34 @@ export class RegistrarDashboard extends Construct {
         [
           new TextWidget({
             markdown:
-              '# wa-registrar\nJobs, outcomes and Graph latency from the worker (namespace `WaRegistrar`); queue depth from SQS. ' +
-              'Any message in the dead-letter queue needs a person: see the README, Operations and Alarms.',
+              '# wa-registrar\nEvery alarm first, then what each watches; jobs, outcomes and Graph latency from the worker (namespace `WaRegistrar`); queues from SQS. ' +
+              "Each alarm's description says what happened and the first command to run; docs/deployment.md has them all.",
             width: 24,
             height: 2,
           }),
         ],
+        [new AlarmStatusWidget({ title: 'Alarms', alarms: alarms.all, width: 24, height: 4 })],
+        [
+          new GraphWidget({
+            title: 'Dead letters that need a person (an alarm each)',
+            left: [...alarms.deadLetters.values()].map((alarm) => alarm.metric),
+            leftAnnotations: [{ value: 1, label: 'each arrival alarms' }],
+            stacked: true,
+            width: 12,
+            height: 5,
+          }),
+          alarmGraph('Numbers blocked (133016)', alarms.named['number-blocked']),
+          alarmGraph('Infrastructure failures', alarms.named['infrastructure-failure']),
+        ],
+        [
+          alarmGraph('App gate closed: token', alarms.appGates.get('token')),
+          alarmGraph('App gate closed: throttle', alarms.appGates.get('throttle')),
+          alarmGraph('Dead-letter queue depth (visible + in flight)', alarms.named['dead-letter-queue-depth']),
+          alarmGraph('Oldest dead letter (s)', alarms.named['oldest-dead-letter']),
+        ],
         [
           new SingleValueWidget({ title: 'Jobs processed', metrics: [processed], width: 6, height: 5, setPeriodToTimeRange: true }),
-          new GraphWidget({
-            title: 'Jobs processed',
-            left: [processed, ...pending],
-            width: 9,
-            height: 5,
-          }),
-          new GraphWidget({
-            title: 'Dead-letter queue depth',
-            left: [
-              props.jobs.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', label: 'dead letters waiting' }),
-            ],
-            width: 9,
-            height: 5,
-          }),
+          new GraphWidget({ title: 'Jobs processed', left: [processed, ...pending], width: 18, height: 5 }),
         ],
         [
           new GraphWidget({
@@ -164,10 +191,10 @@ export class RegistrarDashboard extends Construct {
           new GraphWidget({
             title: 'Job queue',
             left: [
-              props.jobs.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', label: 'waiting' }),
-              props.jobs.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', label: 'in flight or delayed' }),
+              jobs.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', label: 'waiting' }),
+              jobs.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', label: 'in flight or delayed' }),
             ],
-            right: [props.jobs.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', label: 'oldest (s)' })],
+            right: [jobs.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', label: 'oldest (s)' })],
             width: 12,
             height: 6,
           }),
@@ -175,12 +202,8 @@ export class RegistrarDashboard extends Construct {
         [
           new GraphWidget({
             title: 'Worker',
-            left: [
-              props.worker.metricInvocations({ statistic: 'Sum' }),
-              props.worker.metricErrors({ statistic: 'Sum' }),
-              props.worker.metricThrottles({ statistic: 'Sum' }),
-            ],
-            right: [props.worker.metricDuration({ statistic: 'p95' })],
+            left: [worker.metricInvocations({ statistic: 'Sum' }), worker.metricErrors({ statistic: 'Sum' }), worker.metricThrottles({ statistic: 'Sum' })],
+            right: [worker.metricDuration({ statistic: 'p95' })],
             width: 24,
             height: 6,
           }),

@@ -1,13 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
-import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
-import { alarmWhenAbove } from './alarm.ts';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import { ENTRIES, REDRIVE_TIMEOUT_SECONDS } from '../definitions.ts';
 import type { AttemptLedger } from './attempt-ledger.ts';
 import type { JobQueue } from './job-queue.ts';
-import { RegistrarFunction, type SecretNames } from './worker-function.ts';
+import type { SecretNames } from './secret-arns.ts';
+import { RegistrarFunction } from './worker-function.ts';
 
 /** Options of {@link ScheduledRedrive}. */
 export interface ScheduledRedriveProps {
@@ -28,7 +27,6 @@ export interface ScheduledRedriveProps {
 export class ScheduledRedrive extends Construct {
   readonly fn: RegistrarFunction;
   readonly rule: Rule;
-  readonly errorsAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: ScheduledRedriveProps) {
     super(scope, id);
@@ -45,10 +43,6 @@ export class ScheduledRedrive extends Construct {
       description: 'wa-registrar: scheduled DLQ redrive',
       schedule: Schedule.rate(props.rate ?? Duration.minutes(15)),
       targets: [new LambdaFunction(this.fn.function, { retryAttempts: 2, maxEventAge: Duration.minutes(10) })],
-    });
-    this.errorsAlarm = alarmWhenAbove(this, 'ErrorsAlarm', {
-      description: 'wa-registrar: the scheduled redrive failed. Dead letters are not being retried; see its log group.',
-      metric: this.fn.function.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
     });
   }
 }

@@ -1,22 +1,17 @@
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BUNDLE, METRICS } from '../definitions.ts';
+import { METRICS } from '../../shared/metrics.ts';
+import { BUNDLE } from '../definitions.ts';
 import type { AttemptLedger } from './attempt-ledger.ts';
 import type { JobQueue } from './job-queue.ts';
+import { acknowledgePinPrefix, secretArns, type SecretNames } from './secret-arns.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Names of the secrets the stack references (it never creates them). */
-export interface SecretNames {
-  readonly tokenSecretName: string;
-  readonly pinSecretPrefix: string;
-}
 
 /** Options of {@link RegistrarFunction}; everything else is a project default. */
 export interface RegistrarFunctionProps {
@@ -101,17 +96,26 @@ export class RegistrarFunction extends Construct {
 
   /**
    * Consume the job queue with partial batch failures; sets JOB_QUEUE_URL and JOB_QUEUE_MAX_RECEIVES.
-   * The event source's grant covers receiving, deleting and ChangeMessageVisibility (a failed job's retry delay).
-   * SendMessage on the job queue itself: the worker carries a waiting job forward as a fresh message.
+   * Exactly what is used, instead of CDK's `grantConsumeMessages` (which adds GetQueueUrl, used by nobody):
+   * ReceiveMessage, DeleteMessage and GetQueueAttributes for Lambda's poller (the event source mapping runs
+   * under this role), ChangeMessageVisibility for the worker's retry delays, and SendMessage to carry a waiting
+   * job forward as a fresh message.
    */
   consumeJobs(jobs: JobQueue, options: { maxConcurrency: number }): this {
-    this.function.addEventSource(
-      new SqsEventSource(jobs.queue, {
-        batchSize: 10,
-        reportBatchItemFailures: true,
-        maxConcurrency: options.maxConcurrency,
-        // No maxBatchingWindow: Lambda does not support a batching window on FIFO queues
-        // (CDK rejects it with BatchingWindowSupportedQueues). FIFO batches are filled from what is ready.
+    // The id CDK's SqsEventSource gives the mapping, so the deployed mapping is updated in place, not replaced.
+    this.function.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(jobs.queue.node)}`, {
+      eventSourceArn: jobs.queue.queueArn,
+      batchSize: 10,
+      reportBatchItemFailures: true,
+      maxConcurrency: options.maxConcurrency,
+      // No maxBatchingWindow: Lambda does not support a batching window on FIFO queues
+      // (CDK rejects it with BatchingWindowSupportedQueues). FIFO batches are filled from what is ready.
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'PollJobs',
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        resources: [jobs.queue.queueArn],
       }),
     );
     this.role.addToPrincipalPolicy(
@@ -135,7 +139,7 @@ export class RegistrarFunction extends Construct {
    * sets TOKEN_SECRET_ID and PIN_SECRET_PREFIX. GetSecretValue only, on those names only.
    */
   readSecrets(secrets: SecretNames): this {
-    const { tokenArn, pinArnPattern } = this.#secretArns(secrets);
+    const { tokenArn, pinArnPattern } = secretArns(this, secrets);
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ sid: 'ReadGraphToken', actions: ['secretsmanager:GetSecretValue'], resources: [tokenArn] }),
     );
@@ -144,7 +148,7 @@ export class RegistrarFunction extends Construct {
     );
     this.function.addEnvironment('TOKEN_SECRET_ID', secrets.tokenSecretName);
     this.function.addEnvironment('PIN_SECRET_PREFIX', secrets.pinSecretPrefix);
-    this.#acknowledgePinPrefix(secrets, 'secretsmanager:GetSecretValue');
+    acknowledgePinPrefix(this.role, secrets, 'secretsmanager:GetSecretValue');
     return this;
   }
 
@@ -155,44 +159,28 @@ export class RegistrarFunction extends Construct {
    */
   checkHolds(ledger: AttemptLedger, secrets: SecretNames): this {
     ledger.grantHoldReads(this.role);
-    const { tokenArn, pinArnPattern } = this.#secretArns(secrets);
+    const { tokenArn, pinArnPattern } = secretArns(this, secrets);
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ sid: 'SeeSecretVersions', actions: ['secretsmanager:DescribeSecret'], resources: [tokenArn, pinArnPattern] }),
     );
     this.function.addEnvironment('LEDGER_TABLE_NAME', ledger.table.tableName);
     this.function.addEnvironment('TOKEN_SECRET_ID', secrets.tokenSecretName);
     this.function.addEnvironment('PIN_SECRET_PREFIX', secrets.pinSecretPrefix);
-    this.#acknowledgePinPrefix(secrets, 'secretsmanager:DescribeSecret');
+    acknowledgePinPrefix(this.role, secrets, 'secretsmanager:DescribeSecret');
     return this;
   }
 
-  #secretArns(secrets: SecretNames): { tokenArn: string; pinArnPattern: string } {
-    const stack = Stack.of(this);
-    const secretArn = (resourceName: string) =>
-      stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    // Secrets Manager appends a hyphen and six random characters to every secret's ARN.
-    return { tokenArn: secretArn(`${secrets.tokenSecretName}-??????`), pinArnPattern: secretArn(`${secrets.pinSecretPrefix}*`) };
-  }
-
-  /** The exact finding, so any other wildcard on this role is still reported. */
-  #acknowledgePinPrefix(secrets: SecretNames, action: string): void {
-    Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secrets.pinSecretPrefix}*]`,
-      reason:
-        'PIN secrets are named <pinSecretPrefix><phoneNumberId>, one per number, created by operators after deployment; ' +
-        `the wildcard covers only that prefix, and only for ${action}.`,
-    });
-  }
-
   /**
-   * Move dead letters back onto the job queue: receive, delete and inspect on the DLQ, send on the
-   * job queue; sets DEAD_LETTER_QUEUE_URL and JOB_QUEUE_URL.
+   * Move dead letters back onto the job queue, as shared/ops/redrive.ts does: ReceiveMessage (the scan),
+   * ChangeMessageVisibility (ChangeMessageVisibilityBatch: releasing what stays) and DeleteMessage on the DLQ,
+   * SendMessage on the job queue; sets DEAD_LETTER_QUEUE_URL and JOB_QUEUE_URL. No GetQueueAttributes: only
+   * `dlq list` counts the queue.
    */
   redriveFrom(jobs: JobQueue): this {
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'DrainDeadLetters',
-        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
         resources: [jobs.deadLetterQueue.queueArn],
       }),
     );

@@ -1,10 +1,12 @@
 import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { alarmWhenAbove } from '../constructs/alarm.ts';
 import type { Construct } from 'constructs';
+import { STACK_OUTPUT_KEYS } from '../../shared/stack-outputs.ts';
 import type { RegistrarConfig } from '../config.ts';
+import { RegistrarAlarms } from '../constructs/alarms.ts';
 import { AttemptLedger } from '../constructs/attempt-ledger.ts';
 import { JobQueue } from '../constructs/job-queue.ts';
 import { AlarmTopic, RegistrarDashboard } from '../constructs/observability.ts';
+import { OperatorPolicies } from '../constructs/operator-policies.ts';
 import { ScheduledRedrive } from '../constructs/scheduled-redrive.ts';
 import { RegistrarFunction } from '../constructs/worker-function.ts';
 import { ENTRIES, WORKER_MAX_DELIVERIES, WORKER_TIMEOUT_SECONDS } from '../definitions.ts';
@@ -26,7 +28,9 @@ export class RegistrarStack extends Stack {
   readonly ledger: AttemptLedger;
   readonly worker: RegistrarFunction;
   readonly redrive: ScheduledRedrive | undefined;
-  readonly alarms: AlarmTopic;
+  readonly alarmTopic: AlarmTopic;
+  readonly alarms: RegistrarAlarms;
+  readonly operators: OperatorPolicies;
 
   constructor(scope: Construct, id: string, props: RegistrarStackProps) {
     super(scope, id, props);
@@ -61,40 +65,30 @@ export class RegistrarStack extends Stack {
 
     this.redrive = config.scheduledRedrive ? new ScheduledRedrive(this, 'ScheduledRedrive', { jobs: this.jobs, ledger: this.ledger, secrets: config }) : undefined;
 
-    this.alarms = new AlarmTopic(this, 'Alarms', { email: config.alarmEmail });
-    const workerFn = this.worker.function;
-    const workerErrors = alarmWhenAbove(this, 'WorkerErrorsAlarm', {
-      description: 'wa-registrar: the worker failed whole invocations (not single jobs). See its log group.',
-      metric: workerFn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-    });
-    const workerThrottles = alarmWhenAbove(this, 'WorkerThrottlesAlarm', {
-      description: 'wa-registrar: the worker was throttled; the account or region is out of Lambda concurrency.',
-      metric: workerFn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
-    });
-    this.alarms.route(
-      this.jobs.deadLetterAlarm,
-      this.jobs.oldestJobAlarm,
-      workerErrors,
-      workerThrottles,
-      ...(this.redrive ? [this.redrive.errorsAlarm] : []),
-    );
+    this.alarmTopic = new AlarmTopic(this, 'Alarms', { email: config.alarmEmail });
+    this.alarms = new RegistrarAlarms(this, 'Alarm', { jobs: this.jobs, worker: this.worker, redrive: this.redrive?.fn });
+    this.alarmTopic.route(...this.alarms.all);
 
-    new RegistrarDashboard(this, 'Dashboard', { jobs: this.jobs, worker: workerFn });
+    new RegistrarDashboard(this, 'Dashboard', { jobs: this.jobs, worker: this.worker.function, alarms: this.alarms });
 
-    // Output keys are read by the ops CLI and upstream systems: keep the names.
-    const outputs: Record<string, [string, string]> = {
-      JobQueueUrl: [this.jobs.queue.queueUrl, 'Producers send jobs here (FIFO; group = phone number id)'],
-      JobQueueArn: [this.jobs.queue.queueArn, 'The job queue ARN'],
-      DeadLetterQueueUrl: [this.jobs.deadLetterQueue.queueUrl, 'Jobs that need a person; list and redrive with the ops CLI'],
-      LedgerTableName: [this.ledger.table.tableName, 'The attempt ledger table'],
-      TokenSecretId: [config.tokenSecretName, 'Secrets Manager name of the Graph token (create it yourself)'],
-      PinSecretPrefix: [config.pinSecretPrefix, 'PIN secrets are named <prefix><phoneNumberId> (create them yourself)'],
-      ProducerPolicyArn: [this.jobs.producerPolicy.managedPolicyArn, 'Attach to upstream producers: SendMessage on the job queue only'],
-      AlarmTopicArn: [this.alarms.topic.topicArn, 'Every alarm notifies this topic; subscribe your paging system'],
-      Region: [Aws.REGION, 'Region of the deployment'],
+    this.operators = new OperatorPolicies(this, 'Operators', { jobs: this.jobs, ledger: this.ledger, secrets: config });
+
+    // Output keys are read by the ops CLI and upstream systems: one definition, shared/stack-outputs.ts.
+    const outputs: Record<keyof typeof STACK_OUTPUT_KEYS, [string, string]> = {
+      jobQueueUrl: [this.jobs.queue.queueUrl, 'Producers send jobs here (FIFO; group = phone number id)'],
+      jobQueueArn: [this.jobs.queue.queueArn, 'The job queue ARN'],
+      deadLetterQueueUrl: [this.jobs.deadLetterQueue.queueUrl, 'Jobs that need a person; list and redrive with the ops CLI'],
+      ledgerTableName: [this.ledger.table.tableName, 'The attempt ledger table'],
+      tokenSecretId: [config.tokenSecretName, 'Secrets Manager name of the Graph token (create it yourself)'],
+      pinSecretPrefix: [config.pinSecretPrefix, 'PIN secrets are named <prefix><phoneNumberId> (create them yourself)'],
+      producerPolicyArn: [this.jobs.producerPolicy.managedPolicyArn, 'Attach to upstream producers: SendMessage on the job queue only'],
+      operatorReadPolicyArn: [this.operators.read.managedPolicyArn, 'Attach to operators: status, dlq list, dlq show (no secret values)'],
+      operatorWritePolicyArn: [this.operators.write.managedPolicyArn, 'Attach with the read policy: enqueue, dlq redrive, dlq purge, hold clear'],
+      alarmTopicArn: [this.alarmTopic.topic.topicArn, 'Every alarm notifies this topic; subscribe your paging system'],
+      region: [Aws.REGION, 'Region of the deployment'],
     };
-    for (const [key, [value, description]] of Object.entries(outputs)) {
-      new CfnOutput(this, key, { value, description });
+    for (const [name, [value, description]] of Object.entries(outputs) as [keyof typeof STACK_OUTPUT_KEYS, [string, string]][]) {
+      new CfnOutput(this, STACK_OUTPUT_KEYS[name], { value, description });
     }
   }
 }

@@ -154,7 +154,7 @@ function appGateFromRead(input: DecideInput): Step | undefined {
 }
 
 /** Which request comes next, from the job's persisted progress. */
-export function nextOperation(input: Pick<DecideInput, 'job'>, job: JobRecord): LimitedOperation {
+function nextOperation(input: Pick<DecideInput, 'job'>, job: JobRecord): LimitedOperation {
   const { progress } = job;
   if (input.job.action === 'deregister') return 'deregister';
   if (progress.repairPending) return 'deregister';

@@ -57,7 +57,7 @@ const ENVELOPE_NUMBER_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /** For an invalid job's raw body: the number's id and timestamps survive; everything else is scanned. */
-export const RAW_BODY_ALLOW: readonly RedactionAllowRule[] = ['phoneNumberId', timestampUnderTimeKey];
+const RAW_BODY_ALLOW: readonly RedactionAllowRule[] = ['phoneNumberId', timestampUnderTimeKey];
 
 /**
  * For a final pass over dead-letter envelopes: ids a person or the redrive needs (the job's idempotency key is

@@ -12,8 +12,7 @@ import { UnrecordedAnswerError, type GraphCallSummary, type JobDelivery, type Jo
 import { settle } from './settle.ts';
 import { finished, releaseReservation } from './steps.ts';
 
-export type { JobPolicy };
-export { UnrecordedAnswerError, type GraphCallSummary, type JobDelivery, type JobOutcome, type UnrecordedAnswer } from './outcome.ts';
+export { UnrecordedAnswerError, type JobDelivery, type JobOutcome, type UnrecordedAnswer } from './outcome.ts';
 
 /** Everything `runJob` talks to. Domain code reaches the world only through these ports. */
 export interface JobDeps {

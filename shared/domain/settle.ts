@@ -8,7 +8,7 @@ import { backoffSeconds } from './read-failures.ts';
 import { finished, releaseReservation } from './steps.ts';
 
 /** What the delivery does once a request's answer is written. */
-export type AfterRequest =
+type AfterRequest =
   | { kind: 'continue' }
   | { kind: 'complete'; detail: string }
   | { kind: 'retry'; delaySeconds: number; detail: string }
@@ -155,4 +155,3 @@ function dropLease(job: JobRecord): JobRecord {
   return rest;
 }
 
-export type { LimitedOperation };

@@ -223,7 +223,7 @@ function toGraphError(payload: unknown, secrets: string[], now: number): GraphEr
 }
 
 /** Removes every occurrence of the given secrets (PIN, token) from text that may be logged or dead-lettered. */
-export function redact(text: string, secrets: string[]): string {
+function redact(text: string, secrets: string[]): string {
   let result = text;
   for (const secret of secrets) {
     if (secret.length >= 4) result = result.split(secret).join('[REDACTED]');
@@ -235,7 +235,7 @@ export function redact(text: string, secrets: string[]): string {
  * Seconds until Meta lifts a throttle, from `X-Business-Use-Case-Usage`
  * (`estimated_time_to_regain_access` is in minutes). Undefined when absent or unreadable.
  */
-export function regainSeconds(headers: Headers): number | undefined {
+function regainSeconds(headers: Headers): number | undefined {
   const header = headers.get('x-business-use-case-usage');
   if (!header) return undefined;
   try {

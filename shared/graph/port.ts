@@ -77,4 +77,3 @@ export interface GraphClient {
   readState(phoneNumberId: string, token: string): Promise<StateReadResult>;
 }
 
-export type { LimitedOperation };

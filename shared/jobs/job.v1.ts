@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isSecretFieldName } from '../secret-fields.ts';
 
 /** The 14 data-localization regions Meta accepts; anything else (e.g. `US`) is rejected. */
 export const DATA_LOCALIZATION_REGIONS = [
@@ -10,9 +11,6 @@ export const JOB_REASONS = ['account_creation', 'name_change', 'migration', 'loc
 
 /** Larger bodies are refused before parsing: a real job is a few hundred bytes. */
 export const MAX_JOB_BYTES = 16 * 1024;
-
-/** Fields that would put a secret on the queue. Named so the error can say where secrets live instead. */
-const SECRET_FIELDS = ['pin', 'token', 'accessToken', 'access_token'] as const;
 
 export type JobAction = (typeof JOB_ACTIONS)[number];
 export type JobReason = (typeof JOB_REASONS)[number];
@@ -84,7 +82,8 @@ export function validateJob(raw: unknown): JobParseResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     return { ok: false, error: 'a job must be a JSON object' };
   }
-  const secretField = SECRET_FIELDS.find((field) => field in raw);
+  // A field that would put a secret on the queue: refused by name, so the error can say where secrets live instead.
+  const secretField = Object.keys(raw).find(isSecretFieldName);
   if (secretField !== undefined) {
     return {
       ok: false,

@@ -15,8 +15,6 @@ import {
 } from './items.ts';
 import type { AppGates, AttemptLedger, AttemptRecord, LedgerChanges, LedgerSnapshot, NumberRecord } from './port.ts';
 
-export { LEDGER_KEYS } from './items.ts';
-
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 

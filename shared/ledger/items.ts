@@ -33,7 +33,7 @@ const holdSchema = z.object({
   detail: z.string(),
 });
 
-export const numberItemSchema = z.object({
+const numberItemSchema = z.object({
   version: z.number().int(),
   spent: z.array(z.object({ at: time, operation: z.enum(['register', 'deregister', 'any']) })).default([]),
   reserved: z.array(z.object({ jobKey: z.string(), operation, at: time, until: time })).default([]),
@@ -65,7 +65,7 @@ const decisionSchema = z.object({
     .optional(),
 });
 
-export const jobItemSchema = z.object({
+const jobItemSchema = z.object({
   version: z.number().int(),
   status: z.enum(['in_progress', 'completed', 'dead_lettered']),
   generation: z.number().int().default(0),
@@ -88,13 +88,13 @@ export const jobItemSchema = z.object({
   decision: decisionSchema.optional(),
 });
 
-export const appItemSchema = z.object({
+const appItemSchema = z.object({
   version: z.number().int(),
   throttledUntil: time.optional(),
   tokenGate: z.object({ tokenVersion: z.string(), since: time, code: z.number() }).optional(),
 });
 
-export const attemptItemSchema = z.object({
+const attemptItemSchema = z.object({
   attemptId: z.string(),
   operation,
   at: time,

@@ -9,7 +9,7 @@ import type { JobReason } from '../jobs/job.v1.ts';
  * - `rejected`: Meta answered with an error that means it did not take effect.
  * - `success`: Meta confirmed it.
  */
-export type AttemptOutcome = 'pending' | 'success' | 'rejected' | 'unknown';
+type AttemptOutcome = 'pending' | 'success' | 'rejected' | 'unknown';
 
 /**
  * A hold on a number: nothing that needs what the cause names is sent until it is lifted. PIN holds remember
@@ -50,7 +50,7 @@ export interface AppGates {
 }
 
 /** Where a job is in its steps. Persisted, so a redelivery resumes instead of repeating. */
-export interface JobProgress {
+interface JobProgress {
   /** The saga's deregister (set_localization, or a 133000 repair) took effect. */
   deregisterDone?: boolean;
   /** set_localization found the number not registered: no deregister needed. */

@@ -31,7 +31,7 @@ describe('cdk-nag AwsSolutions', () => {
     ['as deployed by default', {}],
     ['with the scheduled redrive off', { scheduledRedrive: false }],
     ['with an alarm e-mail', { alarmEmail: 'oncall@example.com' }],
-    ['with another stage and PIN prefix', { stage: 'prod', pinSecretPrefix: 'prod/wa/pin-', tokenSecretName: 'prod/wa/token' }],
+    ['with another stage and PIN prefix', { stage: 'prod', pinSecretPrefix: 'prod/wa/pin/', tokenSecretName: 'prod/wa/token' }],
   ])('%s', (_name, context) => {
     it('reports no unacknowledged error or warning, and the synth goes through', () => {
       // Prepare
@@ -44,21 +44,23 @@ describe('cdk-nag AwsSolutions', () => {
     });
   });
 
-  it('acknowledges only three findings, each one exactly and with a reason', () => {
+  it('acknowledges only four findings, each one exactly and with a reason', () => {
     // Prepare
     const { app, stack } = synthRegistrar();
-    const pinPrefix = 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:wa-registrar/pin/*]';
+    const pinPrefix = 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:wa-registrar/dev/pin/*]';
     // Act
     const acks = acknowledgements(app).filter((ack) => ack.id.startsWith('AwsSolutions-'));
-    // Assess: the PIN prefix on the worker (GetSecretValue) and on the scheduled redrive (DescribeSecret).
+    // Assess: the PIN prefix on the worker (GetSecretValue), the scheduled redrive and the operators' write
+    // policy (DescribeSecret).
     expect(acks.map(({ path, id }) => ({ path, id }))).toEqual(
       expect.arrayContaining([
         { path: stack.jobs.deadLetterQueue.node.path, id: 'AwsSolutions-SQS3' },
         { path: stack.worker.role.node.path, id: pinPrefix },
         { path: stack.redrive!.fn.role.node.path, id: pinPrefix },
+        { path: stack.operators.write.node.path, id: pinPrefix },
       ]),
     );
-    expect(acks).toHaveLength(3);
+    expect(acks).toHaveLength(4);
     for (const ack of acks) expect(ack.reason.length).toBeGreaterThan(80);
   });
 
@@ -73,6 +75,16 @@ describe('cdk-nag AwsSolutions', () => {
       'a second wildcard on the scheduled redrive role (its PIN acknowledgement covers only its own ARN)',
       (stack) => stack.redrive!.fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: ['*'] })),
       /^AwsSolutions-IAM5\[Resource::\*\] .*\/ScheduledRedrive\/Redrive\/Role\/DefaultPolicy\/Resource$/,
+    ],
+    [
+      'a second wildcard on the operators\' write policy (its PIN acknowledgement covers only its own ARN)',
+      (stack) => stack.operators.write.addStatements(new PolicyStatement({ actions: ['sqs:DeleteMessage'], resources: ['*'] })),
+      /^AwsSolutions-IAM5\[Resource::\*\] .*\/Operators\/Write\/Resource$/,
+    ],
+    [
+      'a wildcard on the operators\' read policy',
+      (stack) => stack.operators.read.addStatements(new PolicyStatement({ actions: ['dynamodb:Query'], resources: ['*'] })),
+      /^AwsSolutions-IAM5\[Resource::\*\] .*\/Operators\/Read\/Resource$/,
     ],
     [
       'a queue that accepts plain HTTP',

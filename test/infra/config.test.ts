@@ -34,6 +34,7 @@ describe('CDK context', () => {
     ['tokenSecretName', 'token*'],
     ['pinSecretPrefix', ''],
     ['pinSecretPrefix', 'pins/?'],
+    ['pinSecretPrefix', 'wa-registrar/prod/pin'],
     ['alarmEmail', 'not-an-address'],
     ['maxConcurrency', '1'],
     ['maxConcurrency', '1001'],
@@ -48,6 +49,59 @@ describe('CDK context', () => {
     // Assess
     expect(act).toThrow(ContextError);
     expect(act).toThrow(new RegExp(`\\b${key} `));
+  });
+
+  describe('secret names per stage', () => {
+    it('gives each stage its own token and PIN prefix by default', () => {
+      // Act
+      const [dev, prod] = ['dev', 'prod'].map((stage) => configFrom({ ...cdkJson.context, stage }));
+      // Assess
+      expect(dev).toMatchObject({ tokenSecretName: 'wa-registrar/dev/graph-token', pinSecretPrefix: 'wa-registrar/dev/pin/' });
+      expect(prod).toMatchObject({ tokenSecretName: 'wa-registrar/prod/graph-token', pinSecretPrefix: 'wa-registrar/prod/pin/' });
+      // Neither stage's PIN grant covers the other's secrets.
+      expect(prod!.tokenSecretName.startsWith(dev!.pinSecretPrefix)).toBe(false);
+      expect(prod!.pinSecretPrefix.startsWith(dev!.pinSecretPrefix)).toBe(false);
+    });
+
+    it('fills {stage} into names given with -c too', () => {
+      expect(configFrom({ stage: 'eu', tokenSecretName: 'acme/{stage}/wa-token', pinSecretPrefix: 'acme/{stage}/wa-pins/' })).toMatchObject({
+        tokenSecretName: 'acme/eu/wa-token',
+        pinSecretPrefix: 'acme/eu/wa-pins/',
+      });
+    });
+  });
+
+  // Paired, as cdk-nag tests its rules: the PIN grant is `<prefix>*`, so the prefix must be a folder of its own.
+  describe('the PIN secret prefix', () => {
+    it.each([
+      ['/', /pinSecretPrefix must be at least 5 characters|pinSecretPrefix must not start with "\/"/],
+      ['a/', /pinSecretPrefix must be at least 5 characters/],
+      ['pin/', /pinSecretPrefix must be at least 5 characters/],
+      ['*', /pinSecretPrefix must be a Secrets Manager name prefix/],
+      ['wa-registrar/prod/pin', /pinSecretPrefix must end in "\/"/],
+      ['wa-registrar/prod/pin-', /pinSecretPrefix must end in "\/"/],
+      ['/wa-registrar/pin/', /pinSecretPrefix must not start with "\/"/],
+      ['wa-registrar//pin/', /pinSecretPrefix must not start with "\/" or contain "\/\/"/],
+    ])('refuses %j', (prefix, expected) => {
+      // Act
+      const act = () => configFrom({ pinSecretPrefix: prefix });
+      // Assess
+      expect(act).toThrow(ContextError);
+      expect(act).toThrow(expected);
+    });
+
+    it.each(['x/pin/', 'pins/', 'wa-registrar/prod/pin/', 'acme.whatsapp/pin@eu/'])('accepts %j', (prefix) => {
+      expect(configFrom({ pinSecretPrefix: prefix }).pinSecretPrefix).toBe(prefix);
+    });
+
+    it('refuses a token whose name starts with the PIN prefix (the PIN grant would cover it), and accepts it beside', () => {
+      // Act
+      const inside = () => configFrom({ tokenSecretName: 'wa/prod/pin/token', pinSecretPrefix: 'wa/prod/pin/' });
+      const beside = configFrom({ tokenSecretName: 'wa/prod/token', pinSecretPrefix: 'wa/prod/pin/' });
+      // Assess
+      expect(inside).toThrow(/tokenSecretName must not start with pinSecretPrefix/);
+      expect(beside.tokenSecretName).toBe('wa/prod/token');
+    });
   });
 
   it('names every bad key at once, and fails the synth', () => {

@@ -3,7 +3,7 @@ import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RegistrarStack } from '../../infra/stacks/registrar-stack.ts';
 import type { IConstruct } from 'constructs';
-import { findDataWildcards, flatten, policyStatements, type PolicyStatementRef } from './helpers/iam-walker.ts';
+import { findDataWildcards, flatten, policyStatements, statementsAllowing, type PolicyStatementRef } from './helpers/iam-walker.ts';
 import { synthRegistrar } from './helpers/synth.ts';
 
 type TemplateJson = Parameters<typeof findDataWildcards>[0];
@@ -93,6 +93,31 @@ describe('IAM walker', () => {
     expect(findings.map((f) => f.problem)).toContainEqual(expect.stringMatching(expected));
   });
 
+  describe('only the worker can read a secret value', () => {
+    it('allows secretsmanager:GetSecretValue (or a wildcard covering it) to the worker\'s role alone', () => {
+      // Act
+      const readers = new Set(statementsAllowing(deployed, 'secretsmanager:GetSecretValue').map((s) => s.logicalId));
+      // Assess: not the operator policies, not the scheduled redrive, not the producers
+      expect([...readers]).toEqual([logicalIdOf(stack.worker.role.node.findChild('DefaultPolicy'))]);
+    });
+
+    const pick = { write: (s: RegistrarStack) => s.operators.write, read: (s: RegistrarStack) => s.operators.read };
+    it.each([
+      ['GetSecretValue added to the operators\' write policy', 'write', ['secretsmanager:GetSecretValue']],
+      ['a wildcard action that covers it on the read policy', 'read', ['secretsmanager:Get*']],
+    ] as const)('catches %s', (_name, which, actions) => {
+      // Prepare
+      const synthesized = synthRegistrar({
+        customize: (s) => pick[which](s).addStatements(new PolicyStatement({ actions: [...actions], resources: ['*'] })),
+        nag: false,
+      });
+      // Act
+      const readers = statementsAllowing(synthesized.template().toJSON(), 'secretsmanager:GetSecretValue').map((s) => s.logicalId);
+      // Assess
+      expect(readers).toContain(synthesized.stack.getLogicalId(pick[which](synthesized.stack).node.defaultChild as CfnElement));
+    });
+  });
+
   describe('grants exactly what each role needs', () => {
     const grantsOf = (policy: IConstruct) =>
       statements
@@ -119,10 +144,12 @@ describe('IAM walker', () => {
       expect(grants).toEqual(
         [
           ...['BatchGetItem', 'ConditionCheckItem', 'PutItem', 'Query'].map((a) => `dynamodb:${a} ${table}`),
-          ...['ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes', 'GetQueueUrl', 'ReceiveMessage', 'SendMessage'].map((a) => `sqs:${a} ${jobs}`),
+          // Lambda's poller: Receive, Delete, GetQueueAttributes. The worker: ChangeMessageVisibility (retry delays),
+          // SendMessage (carrying a waiting job). No GetQueueUrl: nothing calls it.
+          ...['ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes', 'ReceiveMessage', 'SendMessage'].map((a) => `sqs:${a} ${jobs}`),
           `sqs:SendMessage ${dlq}`,
-          `secretsmanager:GetSecretValue ${secret}wa-registrar/graph-token-??????`,
-          `secretsmanager:GetSecretValue ${secret}wa-registrar/pin/*`,
+          `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/graph-token-??????`,
+          `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/pin/*`,
         ].sort(),
       );
     });
@@ -133,15 +160,51 @@ describe('IAM walker', () => {
       const secret = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:';
       // Act
       const grants = grantsOf(stack.redrive!.fn.role.node.findChild('DefaultPolicy'));
-      // Assess: DescribeSecret only (which version is current), never GetSecretValue; no ledger write.
+      // Assess: DescribeSecret only (which version is current), never GetSecretValue; no ledger write. No
+      // GetQueueAttributes: the redrive scans, releases and deletes, it never counts the queue.
       expect(grants).toEqual(
         [
-          ...['ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes', 'ReceiveMessage'].map((a) => `sqs:${a} ${arnOf(stack.jobs.deadLetterQueue.queueArn)}`),
+          ...['ChangeMessageVisibility', 'DeleteMessage', 'ReceiveMessage'].map((a) => `sqs:${a} ${arnOf(stack.jobs.deadLetterQueue.queueArn)}`),
           `sqs:SendMessage ${arnOf(stack.jobs.queue.queueArn)}`,
           `dynamodb:BatchGetItem ${table}`,
           `dynamodb:GetItem ${table}`,
-          `secretsmanager:DescribeSecret ${secret}wa-registrar/graph-token-??????`,
-          `secretsmanager:DescribeSecret ${secret}wa-registrar/pin/*`,
+          `secretsmanager:DescribeSecret ${secret}wa-registrar/dev/graph-token-??????`,
+          `secretsmanager:DescribeSecret ${secret}wa-registrar/dev/pin/*`,
+        ].sort(),
+      );
+    });
+
+    it('operators, read: status, dlq list and dlq show, and the reads of the other commands; nothing else', () => {
+      // Prepare
+      const table = arnOf(stack.ledger.table.tableArn);
+      const dlq = arnOf(stack.jobs.deadLetterQueue.queueArn);
+      // Act
+      const grants = grantsOf(stack.operators.read);
+      // Assess: ledger number() = BatchGetItem, history() = Query, appGates() = GetItem; the DLQ scan =
+      // ReceiveMessage + ChangeMessageVisibilityBatch, dlq list's count = GetQueueAttributes; --stack = this stack.
+      expect(grants).toEqual(
+        [
+          ...['BatchGetItem', 'GetItem', 'Query'].map((a) => `dynamodb:${a} ${table}`),
+          ...['ChangeMessageVisibility', 'GetQueueAttributes', 'ReceiveMessage'].map((a) => `sqs:${a} ${dlq}`),
+          'cloudformation:DescribeStacks <AWS::StackId>',
+        ].sort(),
+      );
+    });
+
+    it('operators, write: enqueue, redrive, purge and hold clear; nothing else', () => {
+      // Prepare
+      const secret = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:';
+      // Act
+      const grants = grantsOf(stack.operators.write);
+      // Assess: SendMessage(Batch) to the job queue, DeleteMessage on the DLQ, hold clear's transaction of Put
+      // items only (PutItem; no ConditionCheck item), and the redrive's hold check (DescribeSecret: versions only).
+      expect(grants).toEqual(
+        [
+          `sqs:SendMessage ${arnOf(stack.jobs.queue.queueArn)}`,
+          `sqs:DeleteMessage ${arnOf(stack.jobs.deadLetterQueue.queueArn)}`,
+          `dynamodb:PutItem ${arnOf(stack.ledger.table.tableArn)}`,
+          `secretsmanager:DescribeSecret ${secret}wa-registrar/dev/graph-token-??????`,
+          `secretsmanager:DescribeSecret ${secret}wa-registrar/dev/pin/*`,
         ].sort(),
       );
     });

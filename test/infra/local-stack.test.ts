@@ -3,11 +3,11 @@ import type { CreateQueueCommandInput } from '@aws-sdk/client-sqs';
 import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../shared/aws-clients.ts';
-import { provisionLocalStack } from '../../tools/local-stack.ts';
+import { provisionEmulatorResources as provisionLocalStack } from '../../tools/emulator-resources.ts';
 import { synthRegistrar } from './helpers/synth.ts';
 
 /**
- * Local = cloud: what tools/local-stack.ts sends to the emulator must match the synthesized
+ * Local = cloud: what tools/emulator-resources.ts sends to the emulator must match the synthesized
  * template of the real stack, property by property. A property added to the stack fails this test
  * until the local side mirrors it or it is listed here as cloud-only, with the reason.
  */

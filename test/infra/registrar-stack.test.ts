@@ -2,8 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_QUEUE, JOB_QUEUE, METRICS, WORKER_MAX_DELIVERIES } from '../../infra/definitions.ts';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { alarmSlugs, OLDEST_DEAD_LETTER_ALARM_SECONDS, OLDEST_JOB_ALARM_SECONDS } from '../../infra/alarm-runbook.ts';
+import { DEAD_LETTER_QUEUE, JOB_QUEUE, WORKER_MAX_DELIVERIES } from '../../infra/definitions.ts';
+import { METRICS, PERSON_CATEGORIES } from '../../shared/metrics.ts';
+import { STACK_OUTPUT_KEYS } from '../../shared/stack-outputs.ts';
 import type { RegistrarStack } from '../../infra/stacks/registrar-stack.ts';
+import { flatten } from './helpers/iam-walker.ts';
 import { synthRegistrar, type Synthesized } from './helpers/synth.ts';
 
 // One bundled synth for the whole file: this is the stack exactly as `cdk synth` builds it.
@@ -141,16 +146,16 @@ describe('worker function', () => {
           LEDGER_TABLE_NAME: ref(stack.ledger.table.tableName),
           JOB_QUEUE_URL: ref(stack.jobs.queue.queueUrl),
           DEAD_LETTER_QUEUE_URL: ref(stack.jobs.deadLetterQueue.queueUrl),
-          TOKEN_SECRET_ID: 'wa-registrar/graph-token',
-          PIN_SECRET_PREFIX: 'wa-registrar/pin/',
+          TOKEN_SECRET_ID: 'wa-registrar/dev/graph-token',
+          PIN_SECRET_PREFIX: 'wa-registrar/dev/pin/',
           ATTEMPT_LIMIT: '10',
           ATTEMPT_WINDOW_HOURS: '72',
           ATTEMPT_BUDGET_SHARED: 'true',
           MAX_DELIVERIES: '6',
           WORKER_TIMEOUT_SECONDS: '180',
           JOB_QUEUE_MAX_RECEIVES: '10',
-          POWERTOOLS_SERVICE_NAME: 'wa-registrar',
-          POWERTOOLS_METRICS_NAMESPACE: 'WaRegistrar',
+          POWERTOOLS_SERVICE_NAME: METRICS.service,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
         },
       },
     });
@@ -227,8 +232,8 @@ describe('scheduled redrive', () => {
           JOB_QUEUE_URL: ref(stack.jobs.queue.queueUrl),
           DEAD_LETTER_QUEUE_URL: ref(stack.jobs.deadLetterQueue.queueUrl),
           LEDGER_TABLE_NAME: ref(stack.ledger.table.tableName),
-          TOKEN_SECRET_ID: 'wa-registrar/graph-token',
-          PIN_SECRET_PREFIX: 'wa-registrar/pin/',
+          TOKEN_SECRET_ID: 'wa-registrar/dev/graph-token',
+          PIN_SECRET_PREFIX: 'wa-registrar/dev/pin/',
         }),
       },
       LoggingConfig: { LogGroup: ref(stack.redrive!.fn.logGroup.logGroupName) },
@@ -247,51 +252,149 @@ describe('scheduled redrive', () => {
 });
 
 describe('alarms', () => {
-  const topicRef = () => ref(stack.alarms.topic.topicArn);
+  const topicRef = () => ref(stack.alarmTopic.topic.topicArn);
+  const alarms = () => Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Array<{ Properties: Record<string, any> }>;
+  /** The alarm named `wa-registrar-dev/<slug>`. */
+  const alarm = (slug: string) => {
+    const found = alarms().find((a) => a.Properties.AlarmName === `wa-registrar-dev/${slug}`);
+    expect(found, `alarm ${slug}`).toBeDefined();
+    return found!.Properties;
+  };
+  /** The one metric a single-metric alarm watches, in either form CloudFormation takes (a labelled metric is a query). */
+  const watched = (properties: Record<string, any>) => {
+    if (!properties.Metrics) {
+      const { Namespace, MetricName, Dimensions, Statistic, Period } = properties;
+      return { Namespace, MetricName, Dimensions, Stat: Statistic, Period };
+    }
+    const queries = properties.Metrics as Array<{ MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] }; Stat: string; Period: number } }>;
+    // A math expression's alarm watches no single metric.
+    if (queries.length !== 1 || !queries[0]!.MetricStat) return { MetricName: undefined, Dimensions: [] };
+    const stat = queries[0]!.MetricStat!;
+    return { ...stat.Metric, Stat: stat.Stat, Period: stat.Period };
+  };
+  /** Fires on every arrival: a Sum ≥ 1 over one period, and a period without data is healthy. */
+  const onEachArrival = { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'notBreaching' };
+  const serviceDimension = { Name: 'service', Value: METRICS.service };
+
+  it('pages a person for every dead-letter category except rate_limited, which redrives itself', () => {
+    // Assess: the list, spelled out (PERSON_CATEGORIES is computed from the envelope schema's lists)
+    expect([...PERSON_CATEGORIES].sort()).toEqual(
+      ['invalid_job', 'missing_secret', 'needs_verification', 'permanent_error', 'pin_locked', 'pin_rejected', 'retries_exhausted', 'token_rejected'].sort(),
+    );
+    const categoriesAlarmed = alarms()
+      .filter((a) => watched(a.Properties).MetricName === METRICS.deadLettered)
+      .map((a) => (watched(a.Properties).Dimensions as Array<{ Name: string; Value: string }>).find((d) => d.Name === 'category')!.Value);
+    expect(categoriesAlarmed.sort()).toEqual([...PERSON_CATEGORIES].sort());
+  });
+
+  it.each(PERSON_CATEGORIES.map((category) => [category]))('a new %s dead letter notifies at once: DeadLettered Sum ≥ 1 in a minute', (category) => {
+    // Act
+    const properties = alarm(`dead-letter-${category}`);
+    // Assess
+    expect(properties).toMatchObject(onEachArrival);
+    expect(watched(properties)).toEqual({
+      Namespace: METRICS.namespace,
+      MetricName: METRICS.deadLettered,
+      Dimensions: expect.arrayContaining([{ Name: 'category', Value: category }, serviceDimension]),
+      Stat: 'Sum',
+      Period: 60,
+    });
+  });
 
   it.each([
-    ['DLQ depth > 0', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 }, () => stack.jobs.deadLetterQueue.queueName],
-    ['oldest job age', { Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage' }, () => stack.jobs.queue.queueName],
-    ['worker errors', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 0 }, () => stack.worker.function.functionName],
-    ['worker throttles', { Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 0 }, () => stack.worker.function.functionName],
-    ['scheduled redrive errors', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 0 }, () => stack.redrive!.fn.function.functionName],
-  ])('%s notifies the alarm topic', (_name, metric, dimension) => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      ...metric,
-      ComparisonOperator: 'GreaterThanThreshold',
-      Dimensions: [Match.objectLike({ Value: ref(dimension()) })],
-      AlarmActions: [topicRef()],
-      OKActions: [topicRef()],
+    ['number-blocked', METRICS.numberBlocked, []],
+    ['infrastructure-failure', METRICS.infrastructureFailure, []],
+    ['app-gate-token', METRICS.appGateClosed, [{ Name: 'gate', Value: 'token' }]],
+    ['app-gate-throttle', METRICS.appGateClosed, [{ Name: 'gate', Value: 'throttle' }]],
+  ])('%s notifies on any occurrence of the worker metric %s', (slug, metricName, dimensions) => {
+    // Act
+    const properties = alarm(slug);
+    // Assess
+    expect(properties).toMatchObject(onEachArrival);
+    expect(watched(properties)).toEqual({ Namespace: METRICS.namespace, MetricName: metricName, Dimensions: [...dimensions, serviceDimension], Stat: 'Sum', Period: 60 });
+  });
+
+  it('watches the dead-letter queue depth as visible + in flight, for jobs SQS moved itself', () => {
+    // Act
+    const properties = alarm('dead-letter-queue-depth');
+    const queries = properties.Metrics as Array<{ Id: string; Expression?: string; ReturnData: boolean; MetricStat?: { Metric: { MetricName: string; Dimensions: unknown[] } } }>;
+    // Assess
+    expect(properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    const expression = queries.find((q) => q.ReturnData)!;
+    const inputs = Object.fromEntries(queries.filter((q) => q.MetricStat).map((q) => [q.Id, q.MetricStat!.Metric]));
+    expect(expression.Expression).toBe('FILL(visible, 0) + FILL(inFlight, 0)');
+    expect(inputs).toEqual({
+      visible: { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: ref(stack.jobs.deadLetterQueue.queueName) }] },
+      inFlight: { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesNotVisible', Dimensions: [{ Name: 'QueueName', Value: ref(stack.jobs.deadLetterQueue.queueName) }] },
     });
   });
 
-  it('every alarm in the stack notifies the topic', () => {
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms.length).toBeGreaterThan(0);
-    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topicRef()]);
+  it('replaces the old single "DLQ not empty" alarm: no alarm on the DLQ\'s visible messages alone', () => {
+    const visibleOnly = alarms().filter((a) => watched(a.Properties).MetricName === 'ApproximateNumberOfMessagesVisible');
+    expect(visibleOnly).toEqual([]);
   });
 
-  it('the oldest-job alarm tolerates a deliberate one-day park', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ApproximateAgeOfOldestMessage',
-      Threshold: Match.anyValue(),
-    });
-    const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find(
-      (a) => a.Properties.MetricName === 'ApproximateAgeOfOldestMessage',
-    );
-    expect(alarm!.Properties.Threshold).toBeGreaterThan(24 * 3600);
+  it.each([
+    ['oldest-dead-letter', () => stack.jobs.deadLetterQueue.queueName, 10 * 24 * 3600],
+    ['oldest-job', () => stack.jobs.queue.queueName, 30 * 3600],
+  ])('%s fires above its age', (slug, queueName, seconds) => {
+    // Act
+    const properties = alarm(slug);
+    // Assess
+    expect(properties).toMatchObject({ Threshold: seconds, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    expect(watched(properties)).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: [{ Name: 'QueueName', Value: ref(queueName()) }], Stat: 'Maximum' });
   });
 
-  it('the topic is encrypted with a rotating key CloudWatch may use, and refuses plain HTTP', () => {
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: ref(stack.alarms.key.keyArn) });
-    template.hasResourceProperties('AWS::KMS::Key', {
-      EnableKeyRotation: true,
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
-        ]),
-      },
-    });
+  it('the oldest-dead-letter alarm leaves days to act before SQS deletes the message; the oldest-job one tolerates a one-day park', () => {
+    expect(OLDEST_DEAD_LETTER_ALARM_SECONDS).toBe(864_000);
+    expect(DEAD_LETTER_QUEUE.retentionSeconds - OLDEST_DEAD_LETTER_ALARM_SECONDS).toBeGreaterThanOrEqual(3 * 24 * 3600);
+    expect(OLDEST_JOB_ALARM_SECONDS).toBeGreaterThan(24 * 3600);
+  });
+
+  it.each([
+    ['worker-errors', 'Errors', () => stack.worker.function.functionName],
+    ['worker-throttles', 'Throttles', () => stack.worker.function.functionName],
+    ['scheduled-redrive-errors', 'Errors', () => stack.redrive!.fn.function.functionName],
+  ])('%s fires on any Lambda %s', (slug, metricName, functionName) => {
+    // Act
+    const properties = alarm(slug);
+    // Assess
+    expect(properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(watched(properties)).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: metricName, Dimensions: [{ Name: 'FunctionName', Value: ref(functionName()) }] });
+  });
+
+  it('names every alarm <stack>/<slug> from the runbook, and says what happened and the first command to run', () => {
+    // Prepare
+    const names = alarms().map((a) => a.Properties.AlarmName as string);
+    // Assess
+    expect(names.sort()).toEqual(alarmSlugs({ scheduledRedrive: true }).map((slug) => `wa-registrar-dev/${slug}`).sort());
+    const description = (slug: string) => JSON.stringify(alarm(slug).AlarmDescription);
+    expect(description('dead-letter-pin_rejected')).toContain('npx wa-registrar dlq list --category pin_rejected --stack wa-registrar-dev');
+    expect(description('number-blocked')).toContain('--code 133016 --stack wa-registrar-dev');
+    // A log group named by the stack: the description is joined with its reference.
+    expect(description('infrastructure-failure')).toContain(JSON.stringify(ref(stack.worker.logGroup.logGroupName)));
+  });
+
+  it('every alarm notifies the topic when it fires and when it recovers', () => {
+    expect(alarms().length).toBeGreaterThan(0);
+    for (const a of alarms()) {
+      expect(a.Properties.AlarmActions).toEqual([topicRef()]);
+      expect(a.Properties.OKActions).toEqual([topicRef()]);
+    }
+  });
+
+  it('leaves the scheduled redrive\'s alarm out with the redrive', () => {
+    // Prepare
+    const off = synthRegistrar({ context: { scheduledRedrive: 'false' } }).template();
+    // Act
+    const names = Object.values(off.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
+    // Assess
+    expect(names.sort()).toEqual(alarmSlugs({ scheduledRedrive: false }).map((slug) => `wa-registrar-dev/${slug}`).sort());
+  });
+
+  it('the topic is encrypted with a rotating key, and refuses plain HTTP', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: ref(stack.alarmTopic.key.keyArn) });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
@@ -307,26 +410,63 @@ describe('alarms', () => {
 });
 
 describe('dashboard', () => {
-  it('shows jobs processed, outcomes by category, Graph latency and DLQ depth from the worker\'s metric names', () => {
-    // Prepare
+  type Widget = { type: string; properties: { title?: string; alarms?: string[]; annotations?: { alarms?: string[] }; metrics?: unknown[][] } };
+  let widgets: Widget[];
+  /** How an alarm's ARN reads in the flattened dashboard body, e.g. `<AlarmNumberBlocked4928A7F9.Arn>`. */
+  const arnOf = (a: Alarm) => flatten(stack.resolve(a.alarmArn));
+  const metricsOf = (widget: Widget) => JSON.stringify(widget.properties.metrics ?? []);
+
+  beforeAll(() => {
     const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
     expect(dashboards[0]!.Properties.DashboardName).toBe('wa-registrar-dev');
+    // The body is one Fn::Join around references; flattened, it is the JSON CloudWatch receives.
+    widgets = (JSON.parse(flatten(dashboards[0]!.Properties.DashboardBody)) as { widgets: Widget[] }).widgets;
+  });
+  const widget = (title: string) => {
+    const found = widgets.find((w) => w.properties.title === title);
+    expect(found, title).toBeDefined();
+    return found!;
+  };
+
+  it('shows the state of every alarm in one widget', () => {
     // Act
-    const body = JSON.stringify(dashboards[0]!.Properties.DashboardBody);
+    const status = widget('Alarms');
     // Assess
-    for (const title of ['Jobs processed', 'Outcomes', 'Dead letters by category', 'Graph latency (ms)', 'Dead-letter queue depth']) {
-      expect(body).toContain(title);
+    expect(status.type).toBe('alarm');
+    expect(status.properties.alarms!.sort()).toEqual(stack.alarms.all.map(arnOf).sort());
+  });
+
+  it.each([
+    ['Numbers blocked (133016)', () => stack.alarms.named['number-blocked']!],
+    ['Infrastructure failures', () => stack.alarms.named['infrastructure-failure']!],
+    ['App gate closed: token', () => stack.alarms.appGates.get('token')!],
+    ['App gate closed: throttle', () => stack.alarms.appGates.get('throttle')!],
+    ['Dead-letter queue depth (visible + in flight)', () => stack.alarms.named['dead-letter-queue-depth']!],
+    ['Oldest dead letter (s)', () => stack.alarms.named['oldest-dead-letter']!],
+  ])('graphs "%s" with its alarm\'s threshold', (title, alarm) => {
+    expect(widget(title).properties.annotations?.alarms).toEqual([arnOf(alarm())]);
+  });
+
+  it('graphs each dead-letter category that pages a person, from the metric its alarm watches', () => {
+    // Act
+    const metrics = metricsOf(widget('Dead letters that need a person (an alarm each)'));
+    // Assess
+    for (const category of PERSON_CATEGORIES) expect(metrics).toContain(`"${METRICS.deadLettered}","category","${category}","service","${METRICS.service}"`);
+    expect(metrics).not.toContain('"rate_limited"');
+  });
+
+  it('shows jobs processed, outcomes, dead letters by category, Graph latency and the queues from the worker\'s metric names', () => {
+    // Assess
+    const outcomes = metricsOf(widget('Outcomes'));
+    for (const outcome of METRICS.outcomes.filter((o) => o !== 'dead_lettered')) {
+      expect(outcomes).toContain(`"${METRICS.namespace}","${METRICS.jobOutcome}","outcome","${outcome}","service","${METRICS.service}"`);
     }
-    expect(body).toContain(`"${METRICS.namespace}\\",\\"${METRICS.jobOutcome}\\"`);
-    for (const outcome of METRICS.outcomes.filter((o) => o !== 'dead_lettered')) expect(body).toContain(`\\"outcome\\",\\"${outcome}\\"`);
-    for (const category of METRICS.deadLetterCategories) expect(body).toContain(`\\"category\\",\\"${category}\\"`);
-    for (const operation of METRICS.graphOperations) expect(body).toContain(`\\"operation\\",\\"${operation}\\"`);
-    // The worker's newer outcome and categories are on it too (METRICS derives them from the envelope schema).
-    for (const category of ['pin_rejected', 'pin_locked', 'token_rejected']) expect(body).toContain(`\\"category\\",\\"${category}\\"`);
-    expect(body).toContain('\\"outcome\\",\\"wait\\"');
-    expect(body).toContain(METRICS.graphLatency);
-    expect(body).toContain(`\\"service\\",\\"${METRICS.service}\\"`);
-    expect(body).toContain('ApproximateNumberOfMessagesVisible');
+    const byCategory = metricsOf(widget('Dead letters by category'));
+    for (const category of METRICS.deadLetterCategories) expect(byCategory).toContain(`"${METRICS.namespace}","${METRICS.deadLettered}","category","${category}"`);
+    const latency = metricsOf(widget('Graph latency (ms)'));
+    for (const operation of METRICS.graphOperations) expect(latency).toContain(`"${METRICS.graphLatency}","operation","${operation}"`);
+    expect(metricsOf(widgets.find((w) => w.properties.title === 'Jobs processed' && w.type === 'metric')!)).toContain(METRICS.jobOutcome);
+    expect(metricsOf(widget('Job queue'))).toContain('ApproximateAgeOfOldestMessage');
   });
 });
 
@@ -335,17 +475,26 @@ describe('secrets and outputs', () => {
     expect(template.findResources('AWS::SecretsManager::Secret')).toEqual({});
   });
 
-  it.each([
-    ['JobQueueUrl', () => ref(stack.jobs.queue.queueUrl)],
-    ['JobQueueArn', () => ref(stack.jobs.queue.queueArn)],
-    ['DeadLetterQueueUrl', () => ref(stack.jobs.deadLetterQueue.queueUrl)],
-    ['LedgerTableName', () => ref(stack.ledger.table.tableName)],
-    ['TokenSecretId', () => 'wa-registrar/graph-token'],
-    ['PinSecretPrefix', () => 'wa-registrar/pin/'],
-    ['ProducerPolicyArn', () => ref(stack.jobs.producerPolicy.managedPolicyArn)],
-    ['AlarmTopicArn', () => ref(stack.alarms.topic.topicArn)],
-    ['Region', () => ({ Ref: 'AWS::Region' })],
+  it.each<[string, () => unknown]>([
+    [STACK_OUTPUT_KEYS.jobQueueUrl, () => ref(stack.jobs.queue.queueUrl)],
+    [STACK_OUTPUT_KEYS.jobQueueArn, () => ref(stack.jobs.queue.queueArn)],
+    [STACK_OUTPUT_KEYS.deadLetterQueueUrl, () => ref(stack.jobs.deadLetterQueue.queueUrl)],
+    [STACK_OUTPUT_KEYS.ledgerTableName, () => ref(stack.ledger.table.tableName)],
+    [STACK_OUTPUT_KEYS.tokenSecretId, () => 'wa-registrar/dev/graph-token'],
+    [STACK_OUTPUT_KEYS.pinSecretPrefix, () => 'wa-registrar/dev/pin/'],
+    [STACK_OUTPUT_KEYS.producerPolicyArn, () => ref(stack.jobs.producerPolicy.managedPolicyArn)],
+    [STACK_OUTPUT_KEYS.operatorReadPolicyArn, () => ref(stack.operators.read.managedPolicyArn)],
+    [STACK_OUTPUT_KEYS.operatorWritePolicyArn, () => ref(stack.operators.write.managedPolicyArn)],
+    [STACK_OUTPUT_KEYS.alarmTopicArn, () => ref(stack.alarmTopic.topic.topicArn)],
+    [STACK_OUTPUT_KEYS.region, () => ({ Ref: 'AWS::Region' })],
   ])('outputs %s for the ops CLI and upstream systems', (key, value) => {
     template.hasOutput(key, { Value: value() });
+  });
+
+  it('outputs exactly the keys of STACK_OUTPUT_KEYS, under the names the readers use', () => {
+    // Assess: the names are spelled out once more here on purpose; renaming one breaks every reader
+    expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
+      ['AlarmTopicArn', 'DeadLetterQueueUrl', 'JobQueueArn', 'JobQueueUrl', 'LedgerTableName', 'OperatorReadPolicyArn', 'OperatorWritePolicyArn', 'PinSecretPrefix', 'ProducerPolicyArn', 'Region', 'TokenSecretId'],
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { REDRIVE_GENERATION_ATTRIBUTE, type DeadLetterEnvelopeV1 } from '../../shared/jobs/dlq-envelope.v1.ts';
-import { deleteDeadLetter, type DeadLetter } from '../../shared/ops/dead-letters.ts';
+import { deleteDeadLetter, type DeadLetter } from '../../shared/dead-letters/index.ts';
 import { SqsDeadLetterSink } from '../../shared/queue/sqs-queue.ts';
 import { createCliStack, envelope, hoursFrom, receiveAll, type CliStack } from '../support/ops-helpers.ts';
 

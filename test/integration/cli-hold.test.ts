@@ -2,7 +2,7 @@ import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
 import { SqsDeadLetterSink } from '../../shared/queue/sqs-queue.ts';
-import type { StatusView } from '../../shared/ops/status.ts';
+import type { StatusView } from '../../bin/views/status.ts';
 import { closeTokenGate, createCliStack, envelope, holdNumber, hoursFrom, receiveAll, writeLedger, type CliStack } from '../support/ops-helpers.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);

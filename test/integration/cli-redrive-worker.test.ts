@@ -1,12 +1,13 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../../bin/cli.ts';
 import { HOUR_MS } from '../../shared/clock.ts';
 import { REDRIVE_GENERATION_ATTRIBUTE } from '../../shared/jobs/dlq-envelope.v1.ts';
-import { deleteDeadLetter, type DeadLetter } from '../../shared/ops/dead-letters.ts';
+import { deleteDeadLetter, type DeadLetter } from '../../shared/dead-letters/index.ts';
+import { writeLocalResources } from '../../shared/local-resources.ts';
 import { receiveAll } from '../support/ops-helpers.ts';
 import { useWorkerHarness } from '../support/worker-harness.ts';
 
@@ -19,8 +20,7 @@ describe('redrive through the real worker (against moto and the Graph simulator)
 
   async function cli(args: string[], deleteHook?: (message: DeadLetter) => Promise<void>) {
     const cwd = await mkdtemp(join(tmpdir(), 'wa-redrive-worker-'));
-    await mkdir(join(cwd, '.wa-registrar'));
-    await writeFile(join(cwd, '.wa-registrar', 'local-stack.json'), JSON.stringify(harness.stack));
+    await writeLocalResources(cwd, harness.stack);
     return runCliCaptured(args, {
       env: { ...process.env, ATTEMPT_LIMIT: '1' },
       cwd,

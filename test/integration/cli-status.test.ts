@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
-import type { StatusView } from '../../shared/ops/status.ts';
+import type { StatusView } from '../../bin/views/status.ts';
 import { blockNumber, createCliStack, hoursFrom, uniquePrefix, writeLedger, type CliStack } from '../support/ops-helpers.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);

@@ -3,7 +3,8 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../shared/aws-clients.ts';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator.ts';
-import { provisionLocalStack, type LocalStack } from '../../tools/local-stack.ts';
+import type { LocalResources as LocalStack } from '../../shared/local-resources.ts';
+import { provisionEmulatorResources as provisionLocalStack } from '../../tools/emulator-resources.ts';
 
 describe('the deployed handler module', () => {
   let sim: GraphSimulator;

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../shared/aws-clients.ts';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
 import { emptyNumber, type AttemptLedger, type AttemptRecord, type JobRecord, type LedgerChanges, type NumberRecord } from '../../shared/ledger/port.ts';
-import { provisionLocalStack } from '../../tools/local-stack.ts';
+import { provisionEmulatorResources as provisionLocalStack } from '../../tools/emulator-resources.ts';
 import { InMemoryAttemptLedger } from '../support/in-memory-ledger.ts';
 
 interface Subject {

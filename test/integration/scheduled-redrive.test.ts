@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,8 @@ import { REDRIVE_GENERATION_ATTRIBUTE, type DeadLetterEnvelopeV1 } from '../../s
 import { parseJob } from '../../shared/jobs/job.v1.ts';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
 import { SqsDeadLetterSink } from '../../shared/queue/sqs-queue.ts';
-import { provisionLocalStack, type LocalStack } from '../../tools/local-stack.ts';
+import { writeLocalResources, type LocalResources } from '../../shared/local-resources.ts';
+import { provisionEmulatorResources } from '../../tools/emulator-resources.ts';
 import { closeTokenGate, envelope, holdNumber, hoursFrom, receiveAll, uniquePrefix } from '../support/ops-helpers.ts';
 
 const context = { getRemainingTimeInMillis: () => 60_000, functionName: 'scheduled-redrive', awsRequestId: 'test' } as unknown as Context;
@@ -19,7 +20,7 @@ const context = { getRemainingTimeInMillis: () => 60_000, functionName: 'schedul
 type Handler = (event: unknown, context: Context) => Promise<{ redriven: number }>;
 
 describe('scheduled redrive handler (against moto)', () => {
-  let stack: LocalStack;
+  let stack: LocalResources;
   let sqs: SQSClient;
   let secrets: SecretsManagerClient;
   let ledger: DynamoDbAttemptLedger;
@@ -28,7 +29,7 @@ describe('scheduled redrive handler (against moto)', () => {
   let tokenVersion: string;
 
   beforeAll(async () => {
-    stack = await provisionLocalStack({ endpoint: process.env.AWS_ENDPOINT_URL!, region: 'eu-west-1', namePrefix: uniquePrefix('sched') });
+    stack = await provisionEmulatorResources({ endpoint: process.env.AWS_ENDPOINT_URL!, region: 'eu-west-1', namePrefix: uniquePrefix('sched') });
     sqs = new SQSClient({ region: 'eu-west-1' });
     secrets = new SecretsManagerClient({ region: 'eu-west-1' });
     ledger = new DynamoDbAttemptLedger(new DynamoDBClient({ region: 'eu-west-1' }), stack.ledgerTableName);
@@ -134,8 +135,7 @@ describe('scheduled redrive handler (against moto)', () => {
     await holdNumber(ledger, '4400', { cause: 'needs_verification', since: now, detail: 'verification EXPIRED' });
     const key = await deadLetter(envelope({ category: 'needs_verification', phoneNumberId: '4400', hold: { cause: 'needs_verification', since: new Date(now).toISOString() } }));
     const cwd = await mkdtemp(join(tmpdir(), 'wa-sched-'));
-    await mkdir(join(cwd, '.wa-registrar'));
-    await writeFile(join(cwd, '.wa-registrar', 'local-stack.json'), JSON.stringify(stack));
+    await writeLocalResources(cwd, stack);
 
     // Act
     await handler({}, context);

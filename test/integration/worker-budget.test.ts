@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS } from '../../shared/clock.ts';
 import { carriedAttributes } from '../../shared/queue/sqs-queue.ts';
 import { enqueueJobs } from '../../shared/jobs/enqueue.ts';
-import { toRecord } from '../../tools/sqs-event-source.ts';
+import { toRecord } from '../../tools/sqs-poller.ts';
 import { expectNoSecrets } from '../support/secrets-scan.ts';
 import { createWorkerHarness, TEST_TOKEN, useWorkerHarness } from '../support/worker-harness.ts';
 

@@ -7,7 +7,7 @@ import type { JobV1Input } from '../../shared/jobs/job.v1.ts';
 import type { AttemptLedger } from '../../shared/ledger/port.ts';
 import { simulatorDigest } from '../../tools/graph-simulator.ts';
 import { createWorker } from '../../functions/register-worker/worker.ts';
-import { SqsEventSource } from '../../tools/sqs-event-source.ts';
+import { SqsPoller as SqsEventSource } from '../../tools/sqs-poller.ts';
 import { TEST_TOKEN, useWorkerHarness } from '../support/worker-harness.ts';
 
 /**

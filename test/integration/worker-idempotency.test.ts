@@ -2,7 +2,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { MINUTE_MS } from '../../shared/clock.ts';
 import { REDRIVE_GENERATION_ATTRIBUTE } from '../../shared/jobs/dlq-envelope.v1.ts';
-import { SqsEventSource } from '../../tools/sqs-event-source.ts';
+import { SqsPoller as SqsEventSource } from '../../tools/sqs-poller.ts';
 import { useWorkerHarness } from '../support/worker-harness.ts';
 
 const NUMBER = '106540352242922';

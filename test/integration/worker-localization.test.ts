@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MINUTE_MS } from '../../shared/clock.ts';
 import type { GraphClient } from '../../shared/graph/port.ts';
 import { simulatorDigest } from '../../tools/graph-simulator.ts';
-import { SqsEventSource } from '../../tools/sqs-event-source.ts';
+import { SqsPoller as SqsEventSource } from '../../tools/sqs-poller.ts';
 import { useWorkerHarness } from '../support/worker-harness.ts';
 
 const NUMBER = '106540352242922';

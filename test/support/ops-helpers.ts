@@ -3,12 +3,13 @@ import { randomUUID } from 'node:crypto';
 import type { DeadLetterCategory, DeadLetterEnvelopeV1 } from '../../shared/jobs/dlq-envelope.v1.ts';
 import type { JobV1 } from '../../shared/jobs/job.v1.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, type CliIo } from '../../bin/cli.ts';
 import { ManualClock, type Clock } from '../../shared/clock.ts';
-import { provisionLocalStack, type LocalStack } from '../../tools/local-stack.ts';
+import { writeLocalResources, type LocalResources } from '../../shared/local-resources.ts';
+import { provisionEmulatorResources } from '../../tools/emulator-resources.ts';
 import type { BudgetPolicy } from '../../shared/domain/budget.ts';
 import type { AppGates, AttemptLedger, AttemptRecord, NumberHold, NumberRecord } from '../../shared/ledger/port.ts';
 
@@ -86,15 +87,15 @@ export const uniquePrefix = (name: string) => `${name}-${randomUUID().slice(0, 8
 
 // ------------------------------------------------------------------ CLI runs against moto
 
-export interface CliRun {
+interface CliRun {
   code: number;
   stdout: string;
   stderr: string;
 }
 
 export interface CliStack {
-  stack: LocalStack;
-  /** A directory holding `.wa-registrar/local-stack.json`, as the local run writes it. */
+  stack: LocalResources;
+  /** A directory holding the local resources file (`.wa-registrar/local-stack.json`), as the local run writes it. */
   cwd: string;
   sqs: SQSClient;
   dynamodb: DynamoDBClient;
@@ -107,10 +108,9 @@ export interface CliStack {
 /** Fresh queues and table (unique names) plus a working directory the CLI finds them from by default. */
 export async function createCliStack(name: string, start?: number): Promise<CliStack> {
   const endpoint = process.env.AWS_ENDPOINT_URL!;
-  const stack = await provisionLocalStack({ endpoint, region: 'eu-west-1', namePrefix: uniquePrefix(name) });
+  const stack = await provisionEmulatorResources({ endpoint, region: 'eu-west-1', namePrefix: uniquePrefix(name) });
   const cwd = await mkdtemp(join(tmpdir(), `wa-cli-${name}-`));
-  await mkdir(join(cwd, '.wa-registrar'));
-  await writeFile(join(cwd, '.wa-registrar', 'local-stack.json'), JSON.stringify(stack, null, 2));
+  await writeLocalResources(cwd, stack);
   const sqs = new SQSClient({ region: 'eu-west-1' });
   const dynamodb = new DynamoDBClient({ region: 'eu-west-1' });
   const clock = new ManualClock(start);

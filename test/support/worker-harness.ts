@@ -11,8 +11,9 @@ import { deadLetterEnvelopeV1Schema, type DeadLetterEnvelopeV1 } from '../../sha
 import { enqueueJob } from '../../shared/jobs/enqueue.ts';
 import type { JobV1Input } from '../../shared/jobs/job.v1.ts';
 import { startGraphSimulator, type GraphSimulator, type GraphSimulatorOptions } from '../../tools/graph-simulator.ts';
-import { provisionLocalStack, type LocalStack } from '../../tools/local-stack.ts';
-import { SqsEventSource } from '../../tools/sqs-event-source.ts';
+import type { LocalResources as LocalStack } from '../../shared/local-resources.ts';
+import { provisionEmulatorResources as provisionLocalStack } from '../../tools/emulator-resources.ts';
+import { SqsPoller as SqsEventSource } from '../../tools/sqs-poller.ts';
 import { expectNoSecrets } from './secrets-scan.ts';
 
 export const TEST_TOKEN = 'EAAG-test-token-never-logged-7f3a9';

@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../../bin/cli.ts';
 import { ManualClock } from '../../shared/clock.ts';
@@ -60,6 +63,26 @@ describe('wa-registrar arguments', () => {
     // Assess
     expect(run.code).toBe(2);
     expect(run.stderr).toBe('wa-registrar: WINDOW_MARGIN_MINUTES must be a whole number from 0 to 1440\n');
+  });
+
+  it('refuses a local resources file that points at another machine, before any AWS call (exit 1)', async () => {
+    // Prepare: a file naming a remote endpoint, in a shell with no AWS credentials (the CLI would use dummy ones).
+    const cwd = await mkdtemp(join(tmpdir(), 'wa-remote-'));
+    await mkdir(join(cwd, '.wa-registrar'));
+    await writeFile(join(cwd, '.wa-registrar', 'local-stack.json'), JSON.stringify({
+      region: 'eu-west-1', endpoint: 'http://198.51.100.7:4566', jobQueueUrl: 'http://198.51.100.7:4566/1/jobs.fifo',
+      deadLetterQueueUrl: 'http://198.51.100.7:4566/1/dlq.fifo', ledgerTableName: 't', tokenSecretId: 'tok', pinSecretPrefix: 'pin/',
+    }));
+    // Act
+    const run = await runCliCaptured(['dlq', 'list'], { env: {}, cwd, clock: new ManualClock() });
+    // Assess: refused from the file alone; an attempted call would have failed with "cannot reach" instead
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      `wa-registrar: ${join(cwd, '.wa-registrar', 'local-stack.json')} names the endpoint http://198.51.100.7:4566, which is not on this machine: ` +
+        'the local run writes only loopback endpoints, and the CLI would send them dummy credentials. ' +
+        'Delete it and start the local run again (npm start), or name a deployed stack with --stack NAME\n',
+    );
   });
 
   it('says how to find the resources when none are known (exit 1)', async () => {

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../../shared/clock.ts';
 import type { AttemptLedger, LedgerChanges, NumberHold } from '../../shared/ledger/port.ts';
-import type { DeadLetter } from '../../shared/ops/dead-letters.ts';
-import { deadLetterHold, holdVerdict, memoizeProbe, type DeadLetterHold, type HoldFacts, type HoldProbe } from '../../shared/ops/hold-probe.ts';
-import { clearNumberHold, clearTokenGate } from '../../shared/ops/holds.ts';
-import { renderDeadLetter } from '../../shared/ops/dlq.ts';
-import { decideRedrive } from '../../shared/ops/redrive.ts';
+import { clearNumberHold, clearTokenGate } from '../../bin/ops/holds.ts';
+import { renderDeadLetter } from '../../bin/views/dead-letters.ts';
+import {
+  deadLetterHold,
+  decideRedrive,
+  holdVerdict,
+  memoizeProbe,
+  type DeadLetter,
+  type DeadLetterHold,
+  type HoldFacts,
+  type HoldProbe,
+} from '../../shared/dead-letters/index.ts';
 import { InMemoryAttemptLedger } from '../support/in-memory-ledger.ts';
 import { closeTokenGate, envelope, holdNumber, META_POLICY, updateNumber } from '../support/ops-helpers.ts';
 

@@ -3,16 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS } from '../../shared/clock.ts';
-import { requestsNeeded } from '../../shared/ops/budget-warnings.ts';
-import type { DeadLetter } from '../../shared/ops/dead-letters.ts';
-import { readDeadLetter } from '../../shared/ops/dead-letters.ts';
-import { formatRelative, usageBar } from '../../shared/ops/format.ts';
-import { parseCsv, parseJobFile } from '../../shared/ops/job-file.ts';
-import { redactSecrets } from '../../shared/ops/redact.ts';
-import { decideRedrive } from '../../shared/ops/redrive.ts';
-import { resolveResources, requireResource, ResourceError } from '../../shared/ops/resources.ts';
+import { requestsNeeded } from '../../bin/ops/budget-warnings.ts';
+import { parseCsv, parseJobFile } from '../../bin/ops/job-file.ts';
+import { resolveResources, requireResource, ResourceError } from '../../bin/ops/resources.ts';
+import { formatRelative, usageBar } from '../../bin/views/format.ts';
+import { redactSecrets } from '../../bin/views/redact.ts';
+import { buildStatus, renderStatus } from '../../bin/views/status.ts';
+import { decideRedrive, readDeadLetter, type DeadLetter } from '../../shared/dead-letters/index.ts';
 import { emptyNumber, type NumberRecord } from '../../shared/ledger/port.ts';
-import { buildStatus, renderStatus } from '../../shared/ops/status.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const MARGIN = 15 * 60_000;
@@ -217,6 +215,44 @@ describe('resource resolution', () => {
     expect(() => requireResource(nothing, 'deadLetterQueueUrl')).toThrow(ResourceError);
     expect(() => requireResource(nothing, 'deadLetterQueueUrl')).toThrow(/Pass --dlq-url, or --stack NAME/);
   });
+
+  /** A local resources file as the local run writes it, at the path the CLI looks for. */
+  async function localFile(endpoint: string): Promise<string> {
+    const cwd = await mkdtemp(join(tmpdir(), 'wa-res-'));
+    await mkdir(join(cwd, '.wa-registrar'));
+    await writeFile(join(cwd, '.wa-registrar', 'local-stack.json'), JSON.stringify({
+      region: 'eu-west-1', endpoint, jobQueueUrl: 'http://q/jobs', deadLetterQueueUrl: 'http://q/dlq',
+      ledgerTableName: 't', tokenSecretId: 'tok', pinSecretPrefix: 'pin/',
+    }));
+    return cwd;
+  }
+
+  it.each(['http://127.0.0.1:5000', 'http://127.1.2.3:5000', 'http://localhost:4566', 'http://[::1]:5000'])(
+    'uses a local run file whose endpoint %s is on this machine',
+    async (endpoint) => {
+      // Prepare
+      const cwd = await localFile(endpoint);
+      // Act
+      const resources = await resolveResources({}, { cwd, env: {} });
+      // Assess
+      expect(resources.endpoint).toBe(endpoint);
+    },
+  );
+
+  it.each(['http://10.0.0.5:4566', 'https://sqs.eu-west-1.amazonaws.com', 'http://127.0.0.1.example.com:5000', 'http://localhost.example.com', 'not a url'])(
+    'refuses a local run file whose endpoint %s is not on this machine (the CLI would send it dummy credentials)',
+    async (endpoint) => {
+      // Prepare
+      const cwd = await localFile(endpoint);
+      // Act
+      const resolving = resolveResources({}, { cwd, env: {} });
+      const overridden = resolveResources({ endpoint: 'http://127.0.0.1:5000' }, { cwd, env: {} });
+      // Assess: a flag does not make the file trustworthy; its queue URLs came from the same file.
+      await expect(resolving).rejects.toThrow(ResourceError);
+      await expect(resolving).rejects.toThrow(`local-stack.json names the endpoint ${endpoint}, which is not on this machine`);
+      await expect(overridden).rejects.toThrow(ResourceError);
+    },
+  );
 
   it('reads a deployed stack by its output keys', async () => {
     const resources = await resolveResources({ stack: 'WaRegistrar' }, {

@@ -81,6 +81,15 @@ export function findDataWildcards(template: Template): WildcardFinding[] {
   return findings;
 }
 
+/** Allow statements whose actions include `action`, directly or through a wildcard (`secretsmanager:Get*`, `*`). */
+export function statementsAllowing(template: Template, action: string): PolicyStatementRef[] {
+  return policyStatements(template).filter(
+    (statement) =>
+      statement.effect === 'Allow' &&
+      (statement.notActions ? !statement.actions.some((a) => matchesGlob(a.toLowerCase(), action.toLowerCase())) : statement.actions.some((a) => matchesGlob(a.toLowerCase(), action.toLowerCase()))),
+  );
+}
+
 function isDataAction(action: string): boolean {
   if (action === '*') return true;
   const service = action.split(':')[0]?.toLowerCase() ?? '';

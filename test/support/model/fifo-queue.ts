@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import type { Clock } from '../../../shared/clock.ts';
-import { toRecord } from '../../../tools/sqs-event-source.ts';
+import { toRecord } from '../../../tools/sqs-poller.ts';
 
 /** A message attribute as Lambda shows it (and as `jobQueue.carry` passes it). */
 export type MessageAttributes = Record<string, { dataType: string; stringValue: string }>;
@@ -35,7 +35,7 @@ export interface FifoQueueOptions {
 }
 
 /** What SQS answers to ChangeMessageVisibility with a bad receipt handle or value. */
-export class QueueRequestError extends Error {
+class QueueRequestError extends Error {
   override readonly name = 'QueueRequestError';
 }
 

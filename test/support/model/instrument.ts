@@ -3,12 +3,12 @@ import type { GraphSimulator } from '../../../tools/graph-simulator.ts';
 import type { Delivery, GraphEvent, NumberConditions, Records } from './records.ts';
 
 /** The container died (or a call never returned and Lambda timed out): nothing after it happens. */
-export class CrashError extends Error {
+class CrashError extends Error {
   override readonly name = 'CrashError';
 }
 
 /** An injected infrastructure failure (DynamoDB, Secrets Manager or SQS said no). */
-export class InjectedFaultError extends Error {
+class InjectedFaultError extends Error {
   override readonly name = 'InjectedFaultError';
 }
 

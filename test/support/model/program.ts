@@ -62,7 +62,7 @@ const THROTTLE_CODES = new Set([4, 17, 32, 613, 80007, 80008]);
 const HTTP_STATUS: Record<number, number> = { 190: 401, 131000: 500, 133000: 500, 131016: 500, 133004: 503 };
 
 /** A Graph error answer for a code, with the headers and details Meta sends with it. */
-export function graphErrorFault(code: number, regainMinutes = 20): SimulatedFault & { type: 'graph_error' } {
+function graphErrorFault(code: number, regainMinutes = 20): SimulatedFault & { type: 'graph_error' } {
   return {
     type: 'graph_error',
     code,
@@ -129,7 +129,7 @@ const clockArb = fc.oneof(
 );
 
 /** One step of a program, weighted towards jobs, faults and time. */
-export const stepArb: fc.Arbitrary<Step> = fc.oneof(
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 24, arbitrary: enqueueArb },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('resend' as const), pick: fc.nat(20) }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('redrive' as const), pick: fc.nat(20), force: fc.boolean() }) },
@@ -158,7 +158,7 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('clock' as const), ms: clockArb }) },
 );
 
-export const setupArb: fc.Arbitrary<Setup> = fc.record({
+const setupArb: fc.Arbitrary<Setup> = fc.record({
   numbers: fc.array(numberSetupArb, { minLength: 1, maxLength: 4 }),
   batchSize: fc.oneof(fc.constant(10), fc.integer({ min: 1, max: 10 })),
   concurrency: fc.constantFrom<1 | 2>(1, 2),

@@ -63,7 +63,7 @@ export function describeStep(step: Step, number: (index: number) => string): str
 }
 
 /** The program as a numbered list, readable without the code. */
-export function formatProgram(program: Program): string {
+function formatProgram(program: Program): string {
   const ids = numberIds(program.setup);
   const number = (index: number) => ids[index % ids.length]!;
   const lines = [

@@ -1,6 +1,6 @@
 import { toJobMessage } from '../../../shared/jobs/enqueue.ts';
 import type { JobV1 } from '../../../shared/jobs/job.v1.ts';
-import { decideRedrive } from '../../../shared/ops/redrive.ts';
+import { decideRedrive } from '../../../shared/dead-letters/index.ts';
 import { simulatorDigest, type SimulatedFault, type SimulatedReadFault } from '../../../tools/graph-simulator.ts';
 import type { Step } from './program.ts';
 import { clearHold } from './worker-adapter.ts';

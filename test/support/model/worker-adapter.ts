@@ -12,16 +12,13 @@ import type { JobOutcome } from '../../../shared/domain/run-job.ts';
 import type { GraphClient } from '../../../shared/graph/port.ts';
 import { GRAPH_CODE_TABLE } from '../../../shared/graph/error-codes.ts';
 import type { AttemptLedger } from '../../../shared/ledger/port.ts';
-import { clearNumberHold, clearTokenGate } from '../../../shared/ops/holds.ts';
+import { clearNumberHold, clearTokenGate } from '../../../bin/ops/holds.ts';
 import type { CarriedJob, DeadLetterSink, JobQueue } from '../../../shared/queue/port.ts';
 import { carriedAttributes, deduplicationId } from '../../../shared/queue/sqs-queue.ts';
 import type { SecretStore } from '../../../shared/secrets/port.ts';
 import { createLogger, createMetrics } from '../../../shared/observability.ts';
 import type { MessageAttributes } from './fifo-queue.ts';
 import type { ModelOutcome } from './records.ts';
-
-export type ModelJobQueue = JobQueue;
-export type ModelCarriedJob = CarriedJob;
 
 export interface ModelWorkerDeps {
   clock: Clock;

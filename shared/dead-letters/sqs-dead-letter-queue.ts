@@ -6,74 +6,55 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import {
-  DEAD_LETTER_CATEGORIES,
-  deadLetterEnvelopeV1Schema,
-  REDRIVE_GENERATION_ATTRIBUTE,
-  type DeadLetterCategory,
-  type DeadLetterEnvelopeV1,
-} from '../jobs/dlq-envelope.v1.ts';
+import { deadLetterEnvelopeV1Schema, REDRIVE_GENERATION_ATTRIBUTE } from '../jobs/dlq-envelope.v1.ts';
+import { enqueueJob } from '../jobs/enqueue.ts';
 import { parseJob, type JobV1 } from '../jobs/job.v1.ts';
+import type { DeadLetter } from './dead-letter.ts';
+import type { DeadLetterQueue, HeldScan, RedriveTarget, ScanOptions } from './port.ts';
 
-/**
- * Categories a dead-letter can show in ops views. Besides the worker's envelope categories:
- * - `max_receives`: a bare job that SQS itself moved after `maxReceiveCount` deliveries with no decision
- *   from the worker (it crashed or timed out each time). Redriven only by id.
- * - `unreadable`: neither an envelope nor a job. Never redriven; purge it once understood.
- */
-export const VIEW_CATEGORIES = [...DEAD_LETTER_CATEGORIES, 'max_receives', 'unreadable'] as const;
-export type ViewCategory = (typeof VIEW_CATEGORIES)[number];
+/** The dead-letter queue on SQS (FIFO). The only file of the module that talks to SQS. */
+export class SqsDeadLetterQueue implements DeadLetterQueue {
+  readonly #sqs: SQSClient;
+  readonly #queueUrl: string;
 
-/** One message on the dead-letter queue, read without removing it. */
-export interface DeadLetter {
-  messageId: string;
-  /** Valid only while the scan that read it holds it. */
-  receiptHandle: string;
-  category: ViewCategory;
-  phoneNumberId?: string;
-  action?: string;
-  /** Meta's error code, when Graph answered with one. */
-  code?: number;
-  /** Epoch ms. From the envelope, else when SQS received the message. */
-  deadLetteredAt: number;
-  /** Epoch ms; absent when only a person can fix the cause. */
-  eligibleAt?: number;
-  /** How often the job queue delivered the job (from the envelope). */
-  receiveCount?: number;
-  /** The job to send on redrive; absent for invalid or unreadable messages. */
-  job?: JobV1;
-  /** The worker's idempotency key for the job. */
-  jobKey?: string;
-  redriveGeneration: number;
-  envelope?: DeadLetterEnvelopeV1;
-  /** Why the message is `unreadable`, as a sentence. */
-  problem?: string;
+  constructor(sqs: SQSClient, queueUrl: string) {
+    this.#sqs = sqs;
+    this.#queueUrl = queueUrl;
+  }
+
+  scan(options: ScanOptions = {}): Promise<HeldScan> {
+    return scanDeadLetters(this.#sqs, this.#queueUrl, options);
+  }
+
+  count(): Promise<{ visible: number; inFlight: number }> {
+    return countMessages(this.#sqs, this.#queueUrl);
+  }
+
+  delete(message: DeadLetter): Promise<void> {
+    return deleteDeadLetter(this.#sqs, this.#queueUrl, message);
+  }
 }
 
-export interface ScanOptions {
-  /** How long each read message stays hidden from other readers. Short, and released at the end anyway. */
-  visibilityTimeoutSeconds?: number;
-  /** Long-poll wait per receive. 0 against an emulator; 1 against SQS, whose short polls may miss messages. */
-  waitTimeSeconds?: number;
-  /** Stop reading after this many messages (the rest stay untouched). */
-  maxMessages?: number;
-  /** Epoch ms (wall clock) after which no more receives start: the scheduled redrive must end before its timeout. */
-  deadline?: number;
-}
+/** The job queue on SQS, as a redrive sends to it: the job message `enqueueJob` builds, with the next generation. */
+export class SqsRedriveTarget implements RedriveTarget {
+  readonly #sqs: SQSClient;
+  readonly #queueUrl: string;
 
-/** Messages read from the DLQ and held invisible until `release`d or deleted. */
-export interface HeldScan {
-  messages: DeadLetter[];
-  /** True when the scan stopped at `maxMessages` or `deadline` rather than at an empty receive. */
-  truncated: boolean;
-  /** Makes the given messages (default: all still held) visible again at once. Returns failures as sentences. */
-  release(messages?: DeadLetter[]): Promise<string[]>;
+  constructor(sqs: SQSClient, queueUrl: string) {
+    this.#sqs = sqs;
+    this.#queueUrl = queueUrl;
+  }
+
+  async send(job: JobV1, jobKey: string, generation: number): Promise<{ messageId: string }> {
+    const sent = await enqueueJob(this.#sqs, this.#queueUrl, { ...job, idempotencyKey: jobKey }, { redriveGeneration: generation });
+    return { messageId: sent.messageId };
+  }
 }
 
 /** A scan never holds a message longer than this, however slow it is. */
-export const MAX_SCAN_VISIBILITY_SECONDS = 900;
+const MAX_SCAN_VISIBILITY_SECONDS = 900;
 
-export const DEFAULT_SCAN: Required<Omit<ScanOptions, 'deadline'>> = {
+const DEFAULT_SCAN: Required<Omit<ScanOptions, 'deadline'>> = {
   visibilityTimeoutSeconds: 30,
   waitTimeSeconds: 1,
   maxMessages: 100_000,
@@ -87,7 +68,7 @@ export const DEFAULT_SCAN: Required<Omit<ScanOptions, 'deadline'>> = {
  * A group's messages beyond those returned with its head stay hidden until the head is deleted;
  * `countMessages` tells callers when the scan saw fewer than the queue holds.
  */
-export async function scanDeadLetters(sqs: SQSClient, queueUrl: string, options: ScanOptions = {}): Promise<HeldScan> {
+async function scanDeadLetters(sqs: SQSClient, queueUrl: string, options: ScanOptions = {}): Promise<HeldScan> {
   const settings = { ...DEFAULT_SCAN, ...options };
   const held = new Map<string, DeadLetter>();
   let truncated = false;
@@ -138,7 +119,7 @@ export async function scanDeadLetters(sqs: SQSClient, queueUrl: string, options:
 }
 
 /** Approximate visible + in-flight counts, to warn when a scan saw fewer messages than the queue holds. */
-export async function countMessages(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
+async function countMessages(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number }> {
   const output = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
@@ -151,7 +132,7 @@ export async function countMessages(sqs: SQSClient, queueUrl: string): Promise<{
   };
 }
 
-/** Deletes one held message. Separate so callers (and tests) can see exactly where a redrive stops. */
+/** Deletes one held message (tests use it to interrupt a redrive between send and delete). */
 export async function deleteDeadLetter(sqs: SQSClient, queueUrl: string, message: DeadLetter): Promise<void> {
   await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.receiptHandle }));
 }
@@ -251,24 +232,3 @@ export function readDeadLetter(message: Message): DeadLetter {
   }
   return unreadable(`neither a dead-letter envelope nor a job: ${asJob.error}`);
 }
-
-/** Filters shared by `dlq list` and `dlq redrive`. Each given filter must match. */
-export interface DeadLetterFilter {
-  phoneNumberId?: string;
-  category?: ViewCategory;
-  code?: number;
-}
-
-export function matchesFilter(message: DeadLetter, filter: DeadLetterFilter): boolean {
-  if (filter.phoneNumberId !== undefined && message.phoneNumberId !== filter.phoneNumberId) return false;
-  if (filter.category !== undefined && message.category !== filter.category) return false;
-  if (filter.code !== undefined && message.code !== filter.code) return false;
-  return true;
-}
-
-/** Oldest first, then by message id, so listings are stable between runs. */
-export function sortDeadLetters(messages: DeadLetter[]): DeadLetter[] {
-  return [...messages].sort((a, b) => a.deadLetteredAt - b.deadLetteredAt || a.messageId.localeCompare(b.messageId));
-}
-
-export type { DeadLetterCategory };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { slotLifetimeMs, type BudgetPolicy } from '../domain/budget.ts';
-import type { AppGates, AttemptLedger, NumberHold, NumberRecord } from '../ledger/port.ts';
-import { formatTime } from './format.ts';
+import { slotLifetimeMs, type BudgetPolicy } from '../../shared/domain/budget.ts';
+import type { AppGates, AttemptLedger, NumberHold, NumberRecord } from '../../shared/ledger/port.ts';
+import { formatTime } from '../views/format.ts';
 
 /** What lifts a number's hold, as the status view and `hold clear` say it. */
 export function holdLiftedBy(phoneNumberId: string, hold: Pick<NumberHold, 'cause' | 'until'>, now: number): string {

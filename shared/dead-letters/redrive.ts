@@ -1,85 +1,14 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Clock } from '../clock.ts';
-import { AUTO_REDRIVE_CATEGORIES } from '../jobs/dlq-envelope.v1.ts';
-import { enqueueJob } from '../jobs/enqueue.ts';
-import {
-  deleteDeadLetter,
-  matchesFilter,
-  scanDeadLetters,
-  type DeadLetter,
-  type DeadLetterFilter,
-  type ScanOptions,
-  type ViewCategory,
-} from './dead-letters.ts';
-import { deadLetterHold, holdVerdict, isHeldCategory, memoizeProbe, type HoldProbe, type HoldVerdict } from './hold-probe.ts';
+import { matchesFilter, type DeadLetter, type DeadLetterFilter, type ViewCategory } from './dead-letter.ts';
+import { deadLetterHold, holdVerdict, memoizeProbe, type HoldProbe, type HoldVerdict } from './hold-probe.ts';
+import type { DeadLetterQueue, RedriveTarget, ScanOptions } from './port.ts';
+import { decideRedrive, type RedriveMode } from './redrive-policy.ts';
 
-/**
- * Which dead-letters a redrive sends back.
- * - `eligible`: AUTO_REDRIVE_CATEGORIES (rate_limited) whose `eligibleAt` has passed, and HELD_CATEGORIES
- *   (pin_rejected, pin_locked, token_rejected, needs_verification) whose hold is lifted (see `holdVerdict`), never
- *   before `eligibleAt`. The scheduled redrive uses this.
- * - `all`: `eligible`, plus the categories where a redrive spends no attempt unless the cause is gone:
- *   `missing_secret` (the worker reads secrets before it reserves a slot) and `retries_exhausted` (transient
- *   failures; the worker reads the number's state before any new request). Still never before `eligibleAt`.
- *   `permanent_error` and `max_receives` are redriven only by id, after a person has fixed the cause, because a
- *   redrive before the fix spends an attempt to fail again. `invalid_job` and `unreadable` carry no job and are
- *   never redriven.
- * - `ids`: exactly these messages, whatever their category (except those with no job). A message whose
- *   `eligibleAt` is still ahead is refused unless `force`: the worker would only dead-letter it again.
- */
-export type RedriveMode = { kind: 'eligible' } | { kind: 'all' } | { kind: 'ids'; ids: string[]; force?: boolean };
-
-/** Categories `--all` takes (see RedriveMode). */
-export const ALL_MODE_CATEGORIES: readonly ViewCategory[] = [...AUTO_REDRIVE_CATEGORIES, 'missing_secret', 'retries_exhausted'];
-
-export type RedriveDecision = { redrive: true } | { redrive: false; why: string };
-
-/**
- * Whether `mode` redrives this message at `now`. Pure; the CLI's dry run and the real run share it. For a held
- * category, `hold` is the probe's verdict on its hold; without one (no ledger to ask) the message stays.
- */
-export function decideRedrive(message: DeadLetter, mode: RedriveMode, now: number, hold?: HoldVerdict): RedriveDecision {
-  if (!message.job || !message.jobKey) {
-    return {
-      redrive: false,
-      why:
-        message.category === 'invalid_job'
-          ? 'not a valid job, so there is nothing to send: fix the producer, enqueue a corrected job, then purge this one'
-          : `${message.problem ?? 'no job in this message'}; purge it once understood`,
-    };
-  }
-  const notYet = message.eligibleAt !== undefined && message.eligibleAt > now;
-  const notYetWhy = `not eligible until ${new Date(message.eligibleAt ?? 0).toISOString()}`;
-  if (mode.kind !== 'ids' && isHeldCategory(message.category)) {
-    if (notYet) return { redrive: false, why: notYetWhy };
-    if (!hold) return { redrive: false, why: `${message.category}: the hold was not checked (no ledger table known); redrive by id once it is lifted` };
-    return hold.lifted ? { redrive: true } : { redrive: false, why: `${message.category}: ${hold.why}` };
-  }
-  switch (mode.kind) {
-    case 'eligible':
-      if (!AUTO_REDRIVE_CATEGORIES.includes(message.category as never)) {
-        return { redrive: false, why: `${message.category} is not redriven automatically` };
-      }
-      if (message.eligibleAt === undefined) return { redrive: false, why: 'has no eligibleAt' };
-      return notYet ? { redrive: false, why: notYetWhy } : { redrive: true };
-    case 'all':
-      if (!ALL_MODE_CATEGORIES.includes(message.category)) {
-        return { redrive: false, why: `${message.category} is redriven only by id, once the cause is fixed` };
-      }
-      if (message.category === 'rate_limited' && message.eligibleAt === undefined) {
-        return { redrive: false, why: 'has no eligibleAt' };
-      }
-      return notYet ? { redrive: false, why: notYetWhy } : { redrive: true };
-    case 'ids':
-      if (!mode.ids.includes(message.messageId)) return { redrive: false, why: 'not named' };
-      return notYet && !mode.force ? { redrive: false, why: `${notYetWhy} (pass --force to send it anyway)` } : { redrive: true };
-  }
-}
-
+/** What a redrive works on: the two queues through their ports, a clock, and optionally the hold probe. */
 export interface RedriveDeps {
-  sqs: SQSClient;
-  jobQueueUrl: string;
-  deadLetterQueueUrl: string;
+  deadLetters: DeadLetterQueue;
+  /** The job queue. */
+  jobs: RedriveTarget;
   clock: Clock;
   scan?: ScanOptions;
   /** Replaces the DLQ delete (tests use it to interrupt a redrive between send and delete). */
@@ -88,6 +17,7 @@ export interface RedriveDeps {
   holds?: HoldProbe;
 }
 
+/** Which messages a run takes, and whether it only says what it would do. */
 export interface RedriveOptions {
   mode: RedriveMode;
   /** Narrows `eligible`/`all`; ignored for `ids`. */
@@ -97,7 +27,7 @@ export interface RedriveOptions {
   deadline?: number;
 }
 
-export interface RedrivenJob {
+interface RedrivenJob {
   messageId: string;
   phoneNumberId?: string;
   action?: string;
@@ -111,6 +41,7 @@ export interface RedrivenJob {
   holdLifted?: string;
 }
 
+/** What one run did with each message it saw; the CLI prints it, the scheduled redrive logs it. */
 export interface RedriveReport {
   dryRun: boolean;
   redriven: RedrivenJob[];
@@ -147,7 +78,7 @@ export async function redriveDeadLetters(deps: RedriveDeps, options: RedriveOpti
     releaseProblems: [],
     truncated: false,
   };
-  const remove = deps.deleteDeadLetter ?? ((message: DeadLetter) => deleteDeadLetter(deps.sqs, deps.deadLetterQueueUrl, message));
+  const remove = deps.deleteDeadLetter ?? ((message: DeadLetter) => deps.deadLetters.delete(message));
   const decided = new Set<string>();
   const wanted = options.mode.kind === 'ids' ? new Set(options.mode.ids) : undefined;
   const pastDeadline = () => options.deadline !== undefined && Date.now() >= options.deadline;
@@ -159,7 +90,7 @@ export async function redriveDeadLetters(deps: RedriveDeps, options: RedriveOpti
   };
 
   for (let pass = 0; pass < MAX_PASSES; pass++) {
-    const scan = await scanDeadLetters(deps.sqs, deps.deadLetterQueueUrl, {
+    const scan = await deps.deadLetters.scan({
       ...deps.scan,
       ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
     });
@@ -209,12 +140,7 @@ export async function redriveDeadLetters(deps: RedriveDeps, options: RedriveOpti
           break;
         }
         try {
-          const sent = await enqueueJob(
-            deps.sqs,
-            deps.jobQueueUrl,
-            { ...message.job!, idempotencyKey: message.jobKey! },
-            { redriveGeneration: redriven.generation },
-          );
+          const sent = await deps.jobs.send(message.job!, message.jobKey!, redriven.generation);
           redriven.jobMessageId = sent.messageId;
         } catch (error) {
           report.failed.push({ messageId: message.messageId, stage: 'send', error: (error as Error).message });

@@ -1,4 +1,4 @@
-import { HOUR_MS, MINUTE_MS } from '../clock.ts';
+import { HOUR_MS, MINUTE_MS } from '../../shared/clock.ts';
 import {
   blockedUntilFor,
   evaluateBudget,
@@ -8,13 +8,13 @@ import {
   type BudgetPolicy,
   type BudgetScope,
   type LimitedOperation,
-} from '../domain/budget.ts';
-import type { AppGates, AttemptLedger, AttemptRecord, NumberRecord } from '../ledger/port.ts';
+} from '../../shared/domain/budget.ts';
+import type { AppGates, AttemptLedger, AttemptRecord, NumberRecord } from '../../shared/ledger/port.ts';
 import { formatRelative, formatTime, table, usageBar } from './format.ts';
-import { holdLiftedBy, tokenGateLiftedBy } from './holds.ts';
+import { holdLiftedBy, tokenGateLiftedBy } from '../ops/holds.ts';
 
 /** One request in the current window, as the status view shows it. */
-export interface StatusAttempt {
+interface StatusAttempt {
   at: string;
   operation: LimitedOperation;
   reason: string;
@@ -26,7 +26,7 @@ export interface StatusAttempt {
 }
 
 /** One budget counter: what is spent in the window (+ margin), what is left, and when it changes. */
-export interface ScopeStatus {
+interface ScopeStatus {
   scope: BudgetScope;
   operations: LimitedOperation[];
   /** Requests in window + margin, plus slots other jobs have reserved: the worker's own count. */
@@ -47,7 +47,7 @@ export interface ScopeStatus {
 }
 
 /** The number's hold as the status view shows it. */
-export interface StatusHold {
+interface StatusHold {
   cause: NonNullable<NumberRecord['hold']>['cause'];
   since: string;
   until?: string;

@@ -1,5 +1,5 @@
 import type { AppGates, NumberHold } from '../ledger/port.ts';
-import type { DeadLetter, ViewCategory } from './dead-letters.ts';
+import type { DeadLetter, ViewCategory } from './dead-letter.ts';
 
 /**
  * Dead-letter categories that a hold or gate put there. The scheduled redrive and `dlq redrive --eligible` send

@@ -1,59 +1,8 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import {
-  countMessages,
-  deleteDeadLetter,
-  matchesFilter,
-  scanDeadLetters,
-  sortDeadLetters,
-  type DeadLetter,
-  type DeadLetterFilter,
-  type ScanOptions,
-} from './dead-letters.ts';
+import type { DeadLetter } from '../../shared/dead-letters/index.ts';
 import { formatRelative, formatTime, table } from './format.ts';
 import { redactSecrets, redactText } from './redact.ts';
 
-/** `dlq list` result: what the scan saw, after filters, plus whether the queue holds more than it could see. */
-export interface DeadLetterListing {
-  messages: DeadLetter[];
-  /** Messages the scan saw before filtering. */
-  seen: number;
-  /** The queue's own (approximate) count before the scan: visible + in flight. */
-  queueCount: number;
-  /** Set when the scan could not see everything, as a sentence. */
-  incomplete?: string;
-  releaseProblems: string[];
-}
-
-/**
- * Lists the DLQ without changing it: every message is read with a short visibility timeout and released
- * (visibility 0) right after, whatever happens in between.
- */
-export async function listDeadLetters(
-  sqs: SQSClient,
-  queueUrl: string,
-  filter: DeadLetterFilter = {},
-  scanOptions: ScanOptions = {},
-): Promise<DeadLetterListing> {
-  const before = await countMessages(sqs, queueUrl);
-  const scan = await scanDeadLetters(sqs, queueUrl, scanOptions);
-  const releaseProblems = await scan.release();
-  const queueCount = before.visible + before.inFlight;
-  let incomplete: string | undefined;
-  if (scan.truncated) {
-    incomplete = `stopped after ${scan.messages.length} messages; narrow the listing or raise the limit`;
-  } else if (before.inFlight > 0 || queueCount > scan.messages.length) {
-    incomplete =
-      `the queue holds about ${queueCount} message(s) (${before.inFlight} in flight elsewhere) and ${scan.messages.length} were readable: ` +
-      'messages another reader holds are hidden, and in a FIFO queue a group shows only the messages delivered with its head';
-  }
-  return {
-    messages: sortDeadLetters(scan.messages.filter((message) => matchesFilter(message, filter))),
-    seen: scan.messages.length,
-    queueCount,
-    ...(incomplete === undefined ? {} : { incomplete }),
-    releaseProblems,
-  };
-}
+/** How the `dlq` commands show dead-letters: the list table, one message's story, and their JSON. */
 
 /** The row `dlq list --json` prints for a message. No receipt handle, no envelope body. */
 export function deadLetterSummary(message: DeadLetter, now: number) {
@@ -90,19 +39,6 @@ export function renderDeadLetterTable(messages: DeadLetter[], now: number): stri
     message.receiveCount,
   ]);
   return table(['MESSAGE ID', 'NUMBER', 'ACTION', 'CATEGORY', 'CODE', 'DEAD-LETTERED', 'ELIGIBLE FOR REDRIVE', 'RECEIVES'], rows);
-}
-
-/** Finds one message by id (read, then released straight away). */
-export async function findDeadLetter(
-  sqs: SQSClient,
-  queueUrl: string,
-  messageId: string,
-  scanOptions: ScanOptions = {},
-): Promise<{ message?: DeadLetter; releaseProblems: string[] }> {
-  const scan = await scanDeadLetters(sqs, queueUrl, scanOptions);
-  const releaseProblems = await scan.release();
-  const message = scan.messages.find((candidate) => candidate.messageId === messageId);
-  return { ...(message ? { message } : {}), releaseProblems };
 }
 
 /** What `dlq show --json` prints: the whole envelope (or the bare job / problem), secrets masked as a backstop. */
@@ -181,51 +117,6 @@ export function renderDeadLetter(message: DeadLetter, now: number): string {
     field('Problem', redactText(message.problem));
   }
   return lines.join('\n');
-}
-
-/** Outcome of `dlq purge`. */
-export interface PurgeReport {
-  deleted: string[];
-  notFound: string[];
-  failed: Array<{ messageId: string; error: string }>;
-  cancelled: boolean;
-}
-
-/**
- * Deletes named dead-letters for good, after `confirm` agrees (it sees exactly what will go). The messages stay
- * held while the person decides, and everything not deleted is released.
- */
-export async function purgeDeadLetters(
-  sqs: SQSClient,
-  queueUrl: string,
-  ids: string[],
-  confirm: (messages: DeadLetter[]) => Promise<boolean>,
-  scanOptions: ScanOptions = {},
-): Promise<PurgeReport> {
-  const scan = await scanDeadLetters(sqs, queueUrl, { visibilityTimeoutSeconds: 300, ...scanOptions });
-  const report: PurgeReport = { deleted: [], notFound: [], failed: [], cancelled: false };
-  const deleted = new Set<string>();
-  try {
-    const targets = scan.messages.filter((message) => ids.includes(message.messageId));
-    report.notFound = ids.filter((id) => !targets.some((message) => message.messageId === id));
-    if (targets.length === 0) return report;
-    if (!(await confirm(targets))) {
-      report.cancelled = true;
-      return report;
-    }
-    for (const message of targets) {
-      try {
-        await deleteDeadLetter(sqs, queueUrl, message);
-        deleted.add(message.messageId);
-        report.deleted.push(message.messageId);
-      } catch (error) {
-        report.failed.push({ messageId: message.messageId, error: (error as Error).message });
-      }
-    }
-    return report;
-  } finally {
-    await scan.release(scan.messages.filter((message) => !deleted.has(message.messageId)));
-  }
 }
 
 const isoOrNull = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);

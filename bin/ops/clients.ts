@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { isLoopbackUrl } from '../../shared/loopback.ts';
 import type { Resources } from './resources.ts';
 
 /** The CLI's SDK clients: same timeouts as the worker's, pointed at the resolved region and endpoint. */
@@ -12,23 +13,12 @@ export interface OpsClients {
   destroy(): void;
 }
 
-/** Whether an endpoint is an emulator on this machine (the local run, tests). */
-export function isLocalEndpoint(endpoint: string | undefined): boolean {
-  if (!endpoint) return false;
-  try {
-    const host = new URL(endpoint).hostname;
-    return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host === '[::1]';
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Builds the clients. Against a local emulator with no credentials configured, fixed dummy credentials are used,
  * so the CLI works beside `npm start` in a shell with no AWS setup. Real AWS uses the normal credential chain.
  */
 export function createOpsClients(resources: Resources, env: Record<string, string | undefined>): OpsClients {
-  const local = isLocalEndpoint(resources.endpoint);
+  const local = isLoopbackUrl(resources.endpoint);
   const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
   const common = {
     ...(resources.region ? { region: resources.region } : local ? { region: 'us-east-1' } : {}),

@@ -1,4 +1,4 @@
-import { validateJob, type JobV1 } from '../jobs/job.v1.ts';
+import { validateJob, type JobV1 } from '../../shared/jobs/job.v1.ts';
 
 /** A job read from a file, with the line it started on (1-based). */
 export interface FileJob {
@@ -7,7 +7,7 @@ export interface FileJob {
 }
 
 /** A line that is not a valid job; `error` never echoes values (a line might carry a secret). */
-export interface FileProblem {
+interface FileProblem {
   line: number;
   error: string;
 }

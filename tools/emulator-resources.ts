@@ -2,17 +2,12 @@ import { CreateTableCommand, UpdateTimeToLiveCommand, type CreateTableCommandInp
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DEAD_LETTER_QUEUE, JOB_QUEUE, LEDGER_TABLE, type QueueDefinition } from '../infra/definitions.ts';
 import { createAwsClients, type AwsClients } from '../shared/aws-clients.ts';
+import type { LocalResources } from '../shared/local-resources.ts';
 
-/** Where a locally provisioned wa-registrar lives. Also the shape of `.wa-registrar/local-stack.json`. */
-export interface LocalStack {
-  region: string;
-  endpoint: string;
-  jobQueueUrl: string;
-  deadLetterQueueUrl: string;
-  ledgerTableName: string;
-  tokenSecretId: string;
-  pinSecretPrefix: string;
-}
+/**
+ * Provisions wa-registrar's queues and ledger table on the local AWS emulator (moto), from the same definitions
+ * the CDK stack uses. Not LocalStack: nothing here depends on that product.
+ */
 
 export interface ProvisionOptions {
   endpoint: string;
@@ -26,7 +21,7 @@ export interface ProvisionOptions {
  * Encryption at rest is the one cloud-only setting; test/infra/local-stack.test.ts checks the rest
  * against the synthesized template.
  */
-export function localQueueAttributes(definition: QueueDefinition, deadLetterTargetArn?: string): Record<string, string> {
+function localQueueAttributes(definition: QueueDefinition, deadLetterTargetArn?: string): Record<string, string> {
   const attributes: Record<string, string> = {
     FifoQueue: String(definition.fifo),
     ContentBasedDeduplication: String(definition.contentBasedDeduplication),
@@ -41,7 +36,7 @@ export function localQueueAttributes(definition: QueueDefinition, deadLetterTarg
 }
 
 /** The ledger table's CreateTable input, from the same definition the CDK stack uses. */
-export function localLedgerTable(tableName: string): CreateTableCommandInput {
+function localLedgerTable(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: LEDGER_TABLE.billingMode,
@@ -58,8 +53,11 @@ export function localLedgerTable(tableName: string): CreateTableCommandInput {
 
 const queueName = (prefix: string, definition: QueueDefinition) => `${prefix}-${definition.nameSuffix}.fifo`;
 
-/** Creates the queues and the ledger table on the emulator. Secrets are seeded by the caller. */
-export async function provisionLocalStack(options: ProvisionOptions, clients: AwsClients = createAwsClients(options)): Promise<LocalStack> {
+/**
+ * Creates the queues and the ledger table on the emulator and says where they are (the local resources file's
+ * content). Secrets are seeded by the caller.
+ */
+export async function provisionEmulatorResources(options: ProvisionOptions, clients: AwsClients = createAwsClients(options)): Promise<LocalResources> {
   const { sqs, dynamodb } = clients;
   const dlq = await sqs.send(
     new CreateQueueCommand({

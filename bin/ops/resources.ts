@@ -1,31 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
-
-/** Where the local run writes its resources; the CLI reads it by default. */
-export const LOCAL_STACK_FILE = join('.wa-registrar', 'local-stack.json');
-
-/** The file's shape (= `LocalStack` in tools/local-stack.ts), checked before use. */
-export const localStackFileSchema = z.object({
-  region: z.string().min(1),
-  endpoint: z.string().min(1),
-  jobQueueUrl: z.string().min(1),
-  deadLetterQueueUrl: z.string().min(1),
-  ledgerTableName: z.string().min(1),
-  tokenSecretId: z.string().min(1),
-  pinSecretPrefix: z.string().min(1),
-});
-
-/** The deployed stack's output keys the CLI reads. */
-export const STACK_OUTPUT_KEYS = {
-  jobQueueUrl: 'JobQueueUrl',
-  deadLetterQueueUrl: 'DeadLetterQueueUrl',
-  ledgerTableName: 'LedgerTableName',
-  region: 'Region',
-  tokenSecretId: 'TokenSecretId',
-  pinSecretPrefix: 'PinSecretPrefix',
-} as const;
+import { LOCAL_RESOURCES_FILE, LocalResourcesError, readLocalResources } from '../../shared/local-resources.ts';
+import { STACK_OUTPUT_KEYS } from '../../shared/stack-outputs.ts';
 
 /** What a command may need; each command asks for the parts it uses with `requireResource`. */
 export interface Resources {
@@ -81,8 +57,8 @@ export async function resolveResources(flags: ResourceFlags, context: ResolveCon
       ...pick('pinSecretPrefix', outputs[STACK_OUTPUT_KEYS.pinSecretPrefix]),
     };
   } else {
-    const local = await readLocalStackFile(context.cwd);
-    if (local) base = { ...local, source: join(context.cwd, LOCAL_STACK_FILE) };
+    const local = await readLocalFile(context.cwd);
+    if (local) base = { ...local, source: join(context.cwd, LOCAL_RESOURCES_FILE) };
   }
   const envRegion = context.env.AWS_REGION ?? context.env.AWS_DEFAULT_REGION;
   return {
@@ -109,31 +85,18 @@ export function requireResource(resources: Resources, name: keyof typeof FLAG_FO
   throw new ResourceError(
     `no ${FLAG_FOR[name][1]} is known (looked in: ${resources.source}). ` +
       `Pass ${FLAG_FOR[name][0]}, or --stack NAME for a deployed stack, or start the local run (npm start), ` +
-      `which writes ${LOCAL_STACK_FILE}.`,
+      `which writes ${LOCAL_RESOURCES_FILE}.`,
   );
 }
 
-/** The local run's file, or undefined when there is none. A malformed file is an error, not silently skipped. */
-export async function readLocalStackFile(cwd: string): Promise<z.output<typeof localStackFileSchema> | undefined> {
-  const path = join(cwd, LOCAL_STACK_FILE);
-  let text: string;
+/** The local run's file, or undefined when there is none; a file that cannot be used is a `ResourceError`. */
+async function readLocalFile(cwd: string) {
   try {
-    text = await readFile(path, 'utf8');
+    return await readLocalResources(cwd);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ResourceError(`cannot read ${path}: ${(error as Error).message}`);
+    if (error instanceof LocalResourcesError) throw new ResourceError(error.message);
+    throw error;
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw new ResourceError(`${path} is not valid JSON; delete it and start the local run again (npm start)`);
-  }
-  const parsed = localStackFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ResourceError(`${path} lacks ${parsed.error.issues.map((issue) => issue.path.join('.')).join(', ')}; start the local run again (npm start)`);
-  }
-  return parsed.data;
 }
 
 async function describeStackOutputs(stackName: string, region: string | undefined): Promise<Record<string, string>> {

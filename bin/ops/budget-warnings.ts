@@ -1,8 +1,8 @@
-import { evaluateBudget, scopeFor, type BudgetPolicy, type BudgetScope, type LimitedOperation } from '../domain/budget.ts';
-import type { JobV1 } from '../jobs/job.v1.ts';
-import type { AttemptLedger } from '../ledger/port.ts';
-import { formatRelative, formatTime } from './format.ts';
-import { scopesFor } from './status.ts';
+import { evaluateBudget, scopeFor, type BudgetPolicy, type BudgetScope, type LimitedOperation } from '../../shared/domain/budget.ts';
+import type { JobV1 } from '../../shared/jobs/job.v1.ts';
+import type { AttemptLedger } from '../../shared/ledger/port.ts';
+import { formatRelative, formatTime } from '../views/format.ts';
+import { scopesFor } from '../views/status.ts';
 
 /** A number whose jobs cannot all run now; the worker will dead-letter them as rate_limited (no attempt spent). */
 export interface BudgetWarning {
@@ -17,7 +17,7 @@ export interface BudgetWarning {
 }
 
 /** The requests a job may make: set_localization is a deregister and a register. */
-export function operationsOf(job: Pick<JobV1, 'action'>): LimitedOperation[] {
+function operationsOf(job: Pick<JobV1, 'action'>): LimitedOperation[] {
   if (job.action === 'set_localization') return ['deregister', 'register'];
   return [job.action];
 }

@@ -11,9 +11,10 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
  * Polls an SQS queue the way Lambda's event source mapping does: receive a batch, hand it to the
  * handler as an SQSEvent, delete only the records not reported as failed. Failed records stay on
  * the queue and come back after their visibility timeout, so the queue's redrive policy applies.
- * Used by the integration tests, the benchmarks and the local run.
+ * Used by the integration tests, the benchmarks and the local run. (Not CDK's `SqsEventSource`, which
+ * configures the real event source mapping.)
  */
-export class SqsEventSource {
+export class SqsPoller {
   readonly #sqs: SQSClient;
   readonly #queueUrl: string;
   readonly #handler: (event: SQSEvent) => Promise<SQSBatchResponse | void>;

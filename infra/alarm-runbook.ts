@@ -1,0 +1,208 @@
+/**
+ * What each alarm means and the first command to run: the one definition. The stack writes it into each alarm's
+ * description (so the notification says what happened), and `test/infra/alarm-runbook.test.ts` checks that
+ * docs/deployment.md lists every row. Plain data: no aws-cdk-lib import.
+ *
+ * Commands may name `<stack>`, `<workerLogGroup>` and `<redriveLogGroup>`; the stack fills them in for the alarm
+ * description, and the docs show them as `wa-registrar-<stage>`, the worker's and the redrive's log group.
+ */
+import { GRAPH_CODE_TABLE } from '../shared/graph/error-codes.ts';
+import type { DeadLetterCategory } from '../shared/jobs/dlq-envelope.v1.ts';
+import { PERSON_CATEGORIES } from '../shared/metrics.ts';
+
+/** One alarm's page in the runbook. */
+export interface RunbookEntry {
+  /** When it fires, in CloudWatch terms. */
+  readonly fires: string;
+  /** What happened, for the person reading the notification. */
+  readonly means: string;
+  /** The first command to run. */
+  readonly firstCommand: string;
+}
+
+const DAY = 24 * 60 * 60;
+
+/** An alarm when the oldest dead letter is this old: SQS deletes dead letters at 14 days, so 4 days are left to act. */
+export const OLDEST_DEAD_LETTER_ALARM_SECONDS = 10 * DAY;
+
+/** An alarm when the oldest job has waited this long. Above a day: retries are parked deliberately for up to a day (PIN lockouts). */
+export const OLDEST_JOB_ALARM_SECONDS = 30 * 60 * 60;
+
+/** Meta's throttle codes, from the error table the worker runs on. */
+const THROTTLE_CODES = GRAPH_CODE_TABLE.filter((row) => row.meaning === 'throttled').flatMap((row) => row.codes).join(', ');
+
+const perCategory = (category: DeadLetterCategory) => `\`DeadLettered\` with \`category=${category}\`: Sum ≥ 1 in a minute (every new arrival)`;
+const dlqList = (category: string) => `npx wa-registrar dlq list --category ${category} --stack <stack>`;
+
+/**
+ * Per dead-letter category: each category that needs a person has an alarm named `dead-letter-<category>`. The
+ * rate_limited row documents why it has none.
+ */
+export const DEAD_LETTER_RUNBOOK: Record<DeadLetterCategory, RunbookEntry> = {
+  invalid_job: {
+    fires: perCategory('invalid_job'),
+    means: 'A message on the job queue is not a valid job, or reuses an idempotency key with other content. Nothing was sent to Meta. Fix the producer, enqueue a corrected job, then purge the dead letter.',
+    firstCommand: dlqList('invalid_job'),
+  },
+  rate_limited: {
+    fires: 'no alarm: the scheduled redrive sends the job back at eligibleAt (a 133016 behind it pages through number-blocked)',
+    means: "The number's attempt window is full, Meta blocked the number, or Meta throttles the app for longer than a job may wait.",
+    firstCommand: dlqList('rate_limited'),
+  },
+  permanent_error: {
+    fires: perCategory('permanent_error'),
+    means: 'Meta refused for a reason a retry cannot fix (a permission, a locked account, a deleted number, an unknown code). `dlq show` gives Meta\'s error and fbtrace_id; fix the cause, then redrive by id.',
+    firstCommand: dlqList('permanent_error'),
+  },
+  needs_verification: {
+    fires: perCategory('needs_verification'),
+    means: "The number's verification lapsed (133006, or a pre-flight read that is not VERIFIED) and the number is held. Verify it (request_code, verify_code), then `hold clear <phoneNumberId>`.",
+    firstCommand: dlqList('needs_verification'),
+  },
+  missing_secret: {
+    fires: perCategory('missing_secret'),
+    means: 'The token or a number\'s PIN is missing or malformed in Secrets Manager; nothing was sent. Store it, then `dlq redrive --all`.',
+    firstCommand: dlqList('missing_secret'),
+  },
+  retries_exhausted: {
+    fires: perCategory('retries_exhausted'),
+    means: 'Transient failures (5xx, timeouts, failed state reads) used up the job\'s transient budget. Check the number with `status`, then `dlq redrive --all`.',
+    firstCommand: dlqList('retries_exhausted'),
+  },
+  pin_rejected: {
+    fires: perCategory('pin_rejected'),
+    means: 'Meta refused the stored PIN (133005); the number is held so no queued job sends it again. Store the right PIN as a new version of its secret (or `hold clear` once sure it is right).',
+    firstCommand: dlqList('pin_rejected'),
+  },
+  pin_locked: {
+    fires: perCategory('pin_locked'),
+    means: 'Meta stopped checking PINs for the number (133008/133009) until eligibleAt; the number is held. After that, store a new PIN version if it was wrong (or `hold clear`).',
+    firstCommand: dlqList('pin_locked'),
+  },
+  token_rejected: {
+    fires: perCategory('token_rejected'),
+    means: 'Meta refused the token (190/0): the app\'s token gate is closed and no job sends anything. Store a new token version (or `hold clear --token` once sure the token is right).',
+    firstCommand: dlqList('token_rejected'),
+  },
+};
+
+/** Every alarm besides the per-category ones, by the name it gets after `<stack>/`. */
+export const ALARM_RUNBOOK = {
+  'dead-letter-queue-depth': {
+    fires: 'dead-letter queue `ApproximateNumberOfMessagesVisible + ApproximateNumberOfMessagesNotVisible` > 0 (5-minute maximum)',
+    means:
+      'Dead letters are waiting. This is the only alarm for jobs SQS moved itself after 10 receives (category max_receives: the worker crashed or timed out on them), which the worker never counted. It stays in alarm while any dead letter waits, rate_limited ones included; new arrivals that need a person page through their dead-letter-<category> alarm.',
+    firstCommand: dlqList('max_receives'),
+  },
+  'oldest-dead-letter': {
+    fires: `dead-letter queue \`ApproximateAgeOfOldestMessage\` > ${OLDEST_DEAD_LETTER_ALARM_SECONDS} s (10 days; 5-minute maximum)`,
+    means: 'A dead letter has waited 10 days; SQS deletes it at 14. Act on it, redrive it or purge it.',
+    firstCommand: 'npx wa-registrar dlq list --stack <stack>',
+  },
+  'number-blocked': {
+    fires: '`NumberBlocked` Sum ≥ 1 in a minute',
+    means:
+      'Meta answered 133016: a number is blocked from register/deregister for 72 hours, the outcome the ledger exists to prevent. Nothing more is sent for it until the block ends. Find out how its window filled (requests made by hand in WhatsApp Manager count too).',
+    firstCommand: 'npx wa-registrar dlq list --category rate_limited --code 133016 --stack <stack>',
+  },
+  'infrastructure-failure': {
+    fires: '`InfrastructureFailure` Sum ≥ 1 in a minute',
+    means: 'A delivery failed on DynamoDB, SQS, Secrets Manager or KMS; SQS delivers it again. The worker log names the error.',
+    firstCommand: 'aws logs tail <workerLogGroup> --since 1h --filter-pattern \'"job failed"\'',
+  },
+  'app-gate-token': {
+    fires: '`AppGateClosed` with `gate=token`: Sum ≥ 1 in a minute',
+    means: 'A job met the closed token gate: Meta refused the token (190/0), and every job is held until a new token version is stored. `status` shows the gate with the refused version.',
+    firstCommand: 'npx wa-registrar status <phoneNumberId> --stack <stack>',
+  },
+  'app-gate-throttle': {
+    fires: '`AppGateClosed` with `gate=throttle`: Sum ≥ 1 in a minute',
+    means: `Meta throttles the app (codes ${THROTTLE_CODES}): every job waits until the regain time and nothing is sent. \`status\` shows the throttle's end; look for another system using the same app.`,
+    firstCommand: 'npx wa-registrar status <phoneNumberId> --stack <stack>',
+  },
+  'oldest-job': {
+    fires: `job queue \`ApproximateAgeOfOldestMessage\` > ${OLDEST_JOB_ALARM_SECONDS} s (30 hours; 5-minute maximum)`,
+    means: 'Jobs are not being finished. Retries are parked deliberately for up to a day (PIN lockouts), so the threshold is above a day. Check the worker\'s errors.',
+    firstCommand: 'aws logs tail <workerLogGroup> --since 1h',
+  },
+  'worker-errors': {
+    fires: 'Lambda `Errors` of the worker > 0 in 5 minutes',
+    means: 'A whole invocation failed (one failing job is a partial batch failure, not an error). Often configuration: a bad environment fails the cold start and names the variable.',
+    firstCommand: 'aws logs tail <workerLogGroup> --since 1h',
+  },
+  'worker-throttles': {
+    fires: 'Lambda `Throttles` of the worker > 0 in 5 minutes',
+    means: 'The account or region ran out of Lambda concurrency. Raise the account limit, or lower other functions\' concurrency.',
+    firstCommand: 'aws lambda get-account-settings',
+  },
+  'scheduled-redrive-errors': {
+    fires: 'Lambda `Errors` of the scheduled redrive > 0 in 15 minutes (only with `scheduledRedrive=true`)',
+    means: 'Due dead letters are not being sent back. The next run retries.',
+    firstCommand: 'aws logs tail <redriveLogGroup> --since 1h',
+  },
+} as const satisfies Record<string, RunbookEntry>;
+
+export type AlarmSlug = keyof typeof ALARM_RUNBOOK;
+
+/** The name (after `<stack>/`) of a dead-letter category's alarm. */
+export const deadLetterAlarmSlug = (category: DeadLetterCategory) => `dead-letter-${category}`;
+
+/** Every alarm the stack creates (the scheduled redrive's only when it is deployed), by name after `<stack>/`. */
+export function alarmSlugs(options: { scheduledRedrive: boolean }): string[] {
+  return [
+    ...PERSON_CATEGORIES.map(deadLetterAlarmSlug),
+    ...(Object.keys(ALARM_RUNBOOK) as AlarmSlug[]).filter((slug) => options.scheduledRedrive || slug !== 'scheduled-redrive-errors'),
+  ];
+}
+
+/** The first command with its placeholders filled in. */
+export function fillCommand(command: string, values: { stack: string; workerLogGroup: string; redriveLogGroup?: string }): string {
+  return command
+    .replaceAll('<stack>', values.stack)
+    .replaceAll('<workerLogGroup>', values.workerLogGroup)
+    .replaceAll('<redriveLogGroup>', values.redriveLogGroup ?? '<redriveLogGroup>');
+}
+
+/** How the docs write the placeholders a deployed alarm's description fills in. */
+const DOCS_VALUES = { stack: 'wa-registrar-<stage>', workerLogGroup: '<worker log group>', redriveLogGroup: '<redrive log group>' };
+
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const row = (name: string, entry: RunbookEntry) =>
+  `| \`${name}\` | ${cell(entry.fires)} | ${cell(entry.means)} | \`${cell(fillCommand(entry.firstCommand, DOCS_VALUES))}\` |`;
+const HEADER = ['| Alarm (`wa-registrar-<stage>/…`) | Fires when | What happened | First command |', '|---|---|---|---|'];
+
+/** docs/deployment.md's table of the per-category dead-letter alarms, rendered from {@link DEAD_LETTER_RUNBOOK}. */
+function deadLetterAlarmTable(): string {
+  const categories = Object.keys(DEAD_LETTER_RUNBOOK) as DeadLetterCategory[];
+  return [
+    ...HEADER,
+    ...categories.map((category) => row(PERSON_CATEGORIES.includes(category) ? deadLetterAlarmSlug(category) : `(none: ${category})`, DEAD_LETTER_RUNBOOK[category])),
+  ].join('\n');
+}
+
+/** docs/deployment.md's table of the other alarms, rendered from {@link ALARM_RUNBOOK}. */
+function alarmTable(): string {
+  return [...HEADER, ...Object.entries(ALARM_RUNBOOK).map(([slug, entry]) => row(slug, entry))].join('\n');
+}
+
+/** The tables docs/deployment.md shows between `<!-- name:start -->` and `<!-- name:end -->`. */
+const DEPLOYMENT_DOC_TABLES = { 'dead-letter-alarms': deadLetterAlarmTable, 'alarms': alarmTable } as const;
+
+/** The document with each marked block replaced by its rendered table. */
+export function withAlarmTables(document: string): string {
+  let text = document;
+  for (const [name, render] of Object.entries(DEPLOYMENT_DOC_TABLES)) {
+    const pattern = new RegExp(`(<!-- ${name}:start -->)[\\s\\S]*?(<!-- ${name}:end -->)`);
+    if (!pattern.test(text)) throw new Error(`docs/deployment.md has no ${name} markers`);
+    text = text.replace(pattern, (_match, start: string, end: string) => `${start}\n${render()}\n${end}`);
+  }
+  return text;
+}
+
+// `npx tsx infra/alarm-runbook.ts` rewrites docs/deployment.md's alarm tables from the rows above.
+if (process.argv[1]?.endsWith('alarm-runbook.ts')) {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const path = new URL('../docs/deployment.md', import.meta.url);
+  writeFileSync(path, withAlarmTables(readFileSync(path, 'utf8')));
+  console.log('docs/deployment.md alarm tables written');
+}

@@ -1,0 +1,80 @@
+import { Aws } from 'aws-cdk-lib';
+import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import type { AttemptLedger } from './attempt-ledger.ts';
+import type { JobQueue } from './job-queue.ts';
+import { acknowledgePinPrefix, secretArns, type SecretNames } from './secret-arns.ts';
+
+/**
+ * What the ops CLI reads, by resource: `status`, `dlq list` and `dlq show`, and the reads of the other commands.
+ * - ledger: BatchGetItem (`DynamoDbAttemptLedger.number()`: status, enqueue's budget check, hold clear, the hold
+ *   probe), Query (`history()`: status), GetItem (`appGates()`: status, hold clear --token, the hold probe);
+ * - dead-letter queue: ReceiveMessage (the scan), ChangeMessageVisibility (ChangeMessageVisibilityBatch: the scan
+ *   releases what it read), GetQueueAttributes (`dlq list` counts the queue);
+ * - this stack: DescribeStacks (`--stack` reads the outputs).
+ */
+const OPERATOR_READ_ACTIONS = {
+  ledger: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+  deadLetterQueue: ['sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+  stack: ['cloudformation:DescribeStacks'],
+} as const;
+
+/**
+ * What the ops CLI changes, by resource: `enqueue`, `dlq redrive`, `dlq purge` and `hold clear`.
+ * - job queue: SendMessage (SendMessageBatch too: enqueue, redrive);
+ * - dead-letter queue: DeleteMessage (redrive, purge);
+ * - ledger: PutItem (hold clear's TransactWriteItems holds Put items only; a transaction needs no action of its own);
+ * - secrets: DescribeSecret (redrive --eligible/--all: is a refused PIN or token replaced by a new version?), which
+ *   returns metadata, never a value.
+ */
+const OPERATOR_WRITE_ACTIONS = {
+  jobQueue: ['sqs:SendMessage'],
+  deadLetterQueue: ['sqs:DeleteMessage'],
+  ledger: ['dynamodb:PutItem'],
+  secrets: ['secretsmanager:DescribeSecret'],
+} as const;
+
+/** What {@link OperatorPolicies} grants on. */
+export interface OperatorPoliciesProps {
+  readonly jobs: JobQueue;
+  readonly ledger: AttemptLedger;
+  readonly secrets: SecretNames;
+}
+
+/**
+ * Two managed policies for people running the ops CLI against this stage, exact actions on exact resources:
+ * `read` (status, dlq list, dlq show) and `write` (enqueue, dlq redrive, dlq purge, hold clear), which is attached
+ * together with `read` (every write command reads first). Neither can read a secret value: no GetSecretValue.
+ */
+export class OperatorPolicies extends Construct {
+  readonly read: ManagedPolicy;
+  readonly write: ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: OperatorPoliciesProps) {
+    super(scope, id);
+    const { jobs, ledger } = props;
+    const table = ledger.table.tableArn;
+
+    this.read = new ManagedPolicy(this, 'Read', {
+      description: 'wa-registrar operators: status, dlq list and dlq show (reads only; no secret values).',
+      statements: [
+        new PolicyStatement({ sid: 'ReadLedger', actions: [...OPERATOR_READ_ACTIONS.ledger], resources: [table] }),
+        new PolicyStatement({ sid: 'PeekDeadLetters', actions: [...OPERATOR_READ_ACTIONS.deadLetterQueue], resources: [jobs.deadLetterQueue.queueArn] }),
+        // This stack's own ARN (with its unique id): `--stack` resolves the outputs of this stage only.
+        new PolicyStatement({ sid: 'ReadStackOutputs', actions: [...OPERATOR_READ_ACTIONS.stack], resources: [Aws.STACK_ID] }),
+      ],
+    });
+
+    const { tokenArn, pinArnPattern } = secretArns(this, props.secrets);
+    this.write = new ManagedPolicy(this, 'Write', {
+      description: 'wa-registrar operators: enqueue, dlq redrive, dlq purge and hold clear. Attach with the read policy. No secret values.',
+      statements: [
+        new PolicyStatement({ sid: 'SendJobs', actions: [...OPERATOR_WRITE_ACTIONS.jobQueue], resources: [jobs.queue.queueArn] }),
+        new PolicyStatement({ sid: 'RemoveDeadLetters', actions: [...OPERATOR_WRITE_ACTIONS.deadLetterQueue], resources: [jobs.deadLetterQueue.queueArn] }),
+        new PolicyStatement({ sid: 'ClearHolds', actions: [...OPERATOR_WRITE_ACTIONS.ledger], resources: [table] }),
+        new PolicyStatement({ sid: 'SeeSecretVersions', actions: [...OPERATOR_WRITE_ACTIONS.secrets], resources: [tokenArn, pinArnPattern] }),
+      ],
+    });
+    acknowledgePinPrefix(this.write, props.secrets, 'secretsmanager:DescribeSecret');
+  }
+}

@@ -1,0 +1,31 @@
+import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+
+/** Names of the secrets the stack references (it never creates them). */
+export interface SecretNames {
+  readonly tokenSecretName: string;
+  readonly pinSecretPrefix: string;
+}
+
+/**
+ * The ARNs a grant on the secrets names: the token exactly, and the PIN secrets by their prefix.
+ * Secrets Manager appends a hyphen and six random characters to every secret's ARN.
+ */
+export function secretArns(scope: IConstruct, secrets: SecretNames): { tokenArn: string; pinArnPattern: string } {
+  const secretArn = (resourceName: string) =>
+    Stack.of(scope).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  return { tokenArn: secretArn(`${secrets.tokenSecretName}-??????`), pinArnPattern: secretArn(`${secrets.pinSecretPrefix}*`) };
+}
+
+/**
+ * Acknowledges cdk-nag's finding on the PIN prefix wildcard on `holder` (a role or a managed policy): the exact
+ * finding, so any other wildcard there is still reported.
+ */
+export function acknowledgePinPrefix(holder: IConstruct, secrets: SecretNames, action: string): void {
+  Validations.of(holder).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secrets.pinSecretPrefix}*]`,
+    reason:
+      'PIN secrets are named <pinSecretPrefix><phoneNumberId>, one per number, created by operators after deployment; ' +
+      `the wildcard covers only that prefix (at least 5 characters, ending in "/"), and only for ${action}.`,
+  });
+}

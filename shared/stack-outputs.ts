@@ -1,0 +1,18 @@
+/**
+ * The deployed stack's output keys. The stack declares its outputs under these names; the ops CLI
+ * (`wa-registrar --stack NAME`) and upstream systems read them, so renaming one breaks every reader.
+ * Dependency-free on purpose: the CDK app, the CLI and the tests all import it.
+ */
+export const STACK_OUTPUT_KEYS = {
+  jobQueueUrl: 'JobQueueUrl',
+  jobQueueArn: 'JobQueueArn',
+  deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  ledgerTableName: 'LedgerTableName',
+  tokenSecretId: 'TokenSecretId',
+  pinSecretPrefix: 'PinSecretPrefix',
+  producerPolicyArn: 'ProducerPolicyArn',
+  operatorReadPolicyArn: 'OperatorReadPolicyArn',
+  operatorWritePolicyArn: 'OperatorWritePolicyArn',
+  alarmTopicArn: 'AlarmTopicArn',
+  region: 'Region',
+} as const;
