@@ -14,10 +14,10 @@ import { loadConfig } from '../shared/config.ts';
 import { enqueueJobs } from '../shared/jobs/enqueue.ts';
 import { HttpGraphClient } from '../shared/graph/http-graph-client.ts';
 import { startGraphSimulator, type GraphSimulator, type SimulatedFault } from '../tools/graph-simulator.ts';
-import type { LocalResources as LocalStack } from '../shared/local-resources.ts';
-import { provisionEmulatorResources as provisionLocalStack } from '../tools/emulator-resources.ts';
+import type { LocalResources } from '../shared/local-resources.ts';
+import { provisionEmulatorResources } from '../tools/emulator-resources.ts';
 import { startMotoServer } from '../tools/moto-server.ts';
-import { SqsPoller as SqsEventSource } from '../tools/sqs-poller.ts';
+import { SqsPoller } from '../tools/sqs-poller.ts';
 import { naiveConsumer } from './naive-consumer.ts';
 
 const TOKEN = 'bench-token';
@@ -47,14 +47,14 @@ function countRequests(clients: AwsClients): Record<string, number> {
   return counts;
 }
 
-async function seed(clients: AwsClients, stack: LocalStack, numbers: string[]): Promise<void> {
+async function seed(clients: AwsClients, stack: LocalResources, numbers: string[]): Promise<void> {
   await clients.secretsManager.send(new CreateSecretCommand({ Name: stack.tokenSecretId, SecretString: TOKEN })).catch(() => undefined);
   for (const number of numbers) {
     await clients.secretsManager.send(new CreateSecretCommand({ Name: `${stack.pinSecretPrefix}${number}`, SecretString: PIN }));
   }
 }
 
-function workerFor(stack: LocalStack, simulator: GraphSimulator, clients: AwsClients, overrides: WorkerOverrides = {}) {
+function workerFor(stack: LocalResources, simulator: GraphSimulator, clients: AwsClients, overrides: WorkerOverrides = {}) {
   const config = loadConfig({
     GRAPH_API_BASE_URL: simulator.baseUrl,
     LEDGER_TABLE_NAME: stack.ledgerTableName,
@@ -77,7 +77,7 @@ interface LatencyResult {
 /** Batches of 10 register jobs for 10 numbers; `ledgerDelayMs` swaps in an in-memory ledger with that latency per call. */
 async function batchLatency(endpoint: string, region: string, ledgerDelayMs?: number): Promise<LatencyResult> {
   const clients = createAwsClients({ endpoint, region });
-  const stack = await provisionLocalStack({ endpoint, region, namePrefix: `bench-latency-${ledgerDelayMs ?? 'moto'}` }, clients);
+  const stack = await provisionEmulatorResources({ endpoint, region, namePrefix: `bench-latency-${ledgerDelayMs ?? 'moto'}` }, clients);
   const simulator = await startGraphSimulator({ tokens: [TOKEN], latencyMs: LATENCY_MS });
   try {
     const numbers = Array.from({ length: 10 }, (_, i) => String(4_915_000_000 + i));
@@ -99,7 +99,7 @@ async function batchLatency(endpoint: string, region: string, ledgerDelayMs?: nu
     }
 
     let timed: { elapsed: number; failures: number; records: number } = { elapsed: 0, failures: 0, records: 0 };
-    const source = new SqsEventSource(clients.sqs, stack.jobQueueUrl, async (event) => {
+    const source = new SqsPoller(clients.sqs, stack.jobQueueUrl, async (event) => {
       const started = performance.now();
       const response = await worker.handleBatch(event);
       timed = { elapsed: performance.now() - started, failures: response.batchItemFailures.length, records: event.Records.length };
@@ -137,14 +137,14 @@ async function retryStorm(endpoint: string, region: string): Promise<string[]> {
 
   // wa-registrar: FIFO queue, ledger, state reads; time moves by the retry delays.
   const clients = createAwsClients({ endpoint, region });
-  const stack = await provisionLocalStack({ endpoint, region, namePrefix: 'bench-storm' }, clients);
+  const stack = await provisionEmulatorResources({ endpoint, region, namePrefix: 'bench-storm' }, clients);
   const clock = new ManualClock();
   const ours = await startGraphSimulator({ tokens: [TOKEN], now: () => clock.now() });
   ours.addNumber(number, { pin: PIN });
   ours.inject(number, ...STORM_FAULTS);
   await seed(clients, stack, [number]);
   const worker = workerFor(stack, ours, clients, { clock });
-  const source = new SqsEventSource(clients.sqs, stack.jobQueueUrl, worker.handleBatch);
+  const source = new SqsPoller(clients.sqs, stack.jobQueueUrl, worker.handleBatch);
   await enqueueJobs(clients.sqs, stack.jobQueueUrl, jobs);
   for (let round = 0; round < 100; round++) {
     const drained = await source.drain();
@@ -171,7 +171,7 @@ async function retryStorm(endpoint: string, region: string): Promise<string[]> {
       new SendMessageBatchCommand({ QueueUrl: naiveQueue, Entries: jobs.slice(start, start + 10).map((job, i) => ({ Id: String(i), MessageBody: JSON.stringify(job) })) }),
     );
   }
-  const naiveSource = new SqsEventSource(clients.sqs, naiveQueue, naiveConsumer({ baseUrl: naive.baseUrl, token: () => TOKEN, pin: () => PIN }));
+  const naiveSource = new SqsPoller(clients.sqs, naiveQueue, naiveConsumer({ baseUrl: naive.baseUrl, token: () => TOKEN, pin: () => PIN }));
   for (let round = 0; round < 100; round++) {
     const drained = await naiveSource.drain();
     const released = await naiveSource.releaseFailed();

@@ -1,7 +1,7 @@
 /**
  * The one definition of the queues and the ledger table. The CDK constructs build the cloud
  * resources from it and `tools/emulator-resources.ts` provisions the emulator from it, so local and
- * cloud cannot drift; `test/infra/local-stack.test.ts` checks both against the synthesized template.
+ * cloud cannot drift; `test/infra/emulator-resources.test.ts` checks both against the synthesized template.
  *
  * Plain data on purpose: no aws-cdk-lib import, so the local tools load it in milliseconds.
  */

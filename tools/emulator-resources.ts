@@ -18,7 +18,7 @@ export interface ProvisionOptions {
 
 /**
  * SQS attributes for a queue, from the same definition the CDK stack uses (infra/definitions.ts).
- * Encryption at rest is the one cloud-only setting; test/infra/local-stack.test.ts checks the rest
+ * Encryption at rest is the one cloud-only setting; test/infra/emulator-resources.test.ts checks the rest
  * against the synthesized template.
  */
 function localQueueAttributes(definition: QueueDefinition, deadLetterTargetArn?: string): Record<string, string> {

@@ -14,7 +14,7 @@ import {
 } from '../alarm-runbook.ts';
 import { registrarAlarm, type RegistrarAlarmProps } from './alarm.ts';
 import type { JobQueue } from './job-queue.ts';
-import type { RegistrarFunction } from './worker-function.ts';
+import type { RegistrarFunction } from './registrar-function.ts';
 
 /**
  * One of the worker's EMF metrics (namespace WaRegistrar): Powertools adds the `service` dimension to every

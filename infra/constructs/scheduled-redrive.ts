@@ -6,7 +6,7 @@ import { ENTRIES, REDRIVE_TIMEOUT_SECONDS } from '../definitions.ts';
 import type { AttemptLedger } from './attempt-ledger.ts';
 import type { JobQueue } from './job-queue.ts';
 import type { SecretNames } from './secret-arns.ts';
-import { RegistrarFunction } from './worker-function.ts';
+import { RegistrarFunction } from './registrar-function.ts';
 
 /** Options of {@link ScheduledRedrive}. */
 export interface ScheduledRedriveProps {

@@ -8,7 +8,7 @@ import { JobQueue } from '../constructs/job-queue.ts';
 import { AlarmTopic, RegistrarDashboard } from '../constructs/observability.ts';
 import { OperatorPolicies } from '../constructs/operator-policies.ts';
 import { ScheduledRedrive } from '../constructs/scheduled-redrive.ts';
-import { RegistrarFunction } from '../constructs/worker-function.ts';
+import { RegistrarFunction } from '../constructs/registrar-function.ts';
 import { ENTRIES, WORKER_MAX_DELIVERIES, WORKER_TIMEOUT_SECONDS } from '../definitions.ts';
 
 /** Stack props plus the validated context (see infra/config.ts). */

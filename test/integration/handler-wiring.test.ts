@@ -3,15 +3,15 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAwsClients } from '../../shared/aws-clients.ts';
 import { startGraphSimulator, type GraphSimulator } from '../../tools/graph-simulator.ts';
-import type { LocalResources as LocalStack } from '../../shared/local-resources.ts';
-import { provisionEmulatorResources as provisionLocalStack } from '../../tools/emulator-resources.ts';
+import type { LocalResources } from '../../shared/local-resources.ts';
+import { provisionEmulatorResources } from '../../tools/emulator-resources.ts';
 
 describe('the deployed handler module', () => {
   let sim: GraphSimulator;
-  let stack: LocalStack;
+  let stack: LocalResources;
   beforeAll(async () => {
     const clients = createAwsClients();
-    stack = await provisionLocalStack({ endpoint: process.env.AWS_ENDPOINT_URL!, region: process.env.AWS_REGION!, namePrefix: 'wiring' }, clients);
+    stack = await provisionEmulatorResources({ endpoint: process.env.AWS_ENDPOINT_URL!, region: process.env.AWS_REGION!, namePrefix: 'wiring' }, clients);
     sim = await startGraphSimulator({ tokens: ['wiring-token'] });
     sim.addNumber('777', { pin: '101010' });
     await clients.secretsManager.send(new CreateSecretCommand({ Name: stack.tokenSecretId, SecretString: '{"accessToken":"wiring-token"}' }));

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../shared/aws-clients.ts';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
 import { emptyNumber, type AttemptLedger, type AttemptRecord, type JobRecord, type LedgerChanges, type NumberRecord } from '../../shared/ledger/port.ts';
-import { provisionEmulatorResources as provisionLocalStack } from '../../tools/emulator-resources.ts';
+import { provisionEmulatorResources } from '../../tools/emulator-resources.ts';
 import { InMemoryAttemptLedger } from '../support/in-memory-ledger.ts';
 
 interface Subject {
@@ -21,7 +21,7 @@ const ledgers: Array<[string, () => Promise<Subject>]> = [
     'DynamoDbAttemptLedger on moto',
     async () => {
       const clients = createAwsClients();
-      const stack = await provisionLocalStack({ endpoint: process.env.AWS_ENDPOINT_URL!, region: process.env.AWS_REGION!, namePrefix: `lc-${randomUUID().slice(0, 8)}` }, clients);
+      const stack = await provisionEmulatorResources({ endpoint: process.env.AWS_ENDPOINT_URL!, region: process.env.AWS_REGION!, namePrefix: `lc-${randomUUID().slice(0, 8)}` }, clients);
       const sentTokens: string[] = [];
       clients.dynamodb.middlewareStack.add(
         (next) => async (args) => {

@@ -7,7 +7,7 @@ import type { JobV1Input } from '../../shared/jobs/job.v1.ts';
 import type { AttemptLedger } from '../../shared/ledger/port.ts';
 import { simulatorDigest } from '../../tools/graph-simulator.ts';
 import { createWorker } from '../../functions/register-worker/worker.ts';
-import { SqsPoller as SqsEventSource } from '../../tools/sqs-poller.ts';
+import { SqsPoller } from '../../tools/sqs-poller.ts';
 import { TEST_TOKEN, useWorkerHarness } from '../support/worker-harness.ts';
 
 /**
@@ -194,7 +194,7 @@ describe('decision-core fault sequences', () => {
 
   it('8. waits spend no receive: a job meeting the throttle 12 times ends in one register, never in retries_exhausted', async () => {
     const receiveCounts: number[] = [];
-    const source = new SqsEventSource(h.clients.sqs, h.stack.jobQueueUrl, (event) => {
+    const source = new SqsPoller(h.clients.sqs, h.stack.jobQueueUrl, (event) => {
       receiveCounts.push(...event.Records.map((r) => Number(r.attributes.ApproximateReceiveCount)));
       return h.worker.handleBatch(event);
     });

@@ -2,7 +2,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { MINUTE_MS } from '../../shared/clock.ts';
 import { REDRIVE_GENERATION_ATTRIBUTE } from '../../shared/jobs/dlq-envelope.v1.ts';
-import { SqsPoller as SqsEventSource } from '../../tools/sqs-poller.ts';
+import { SqsPoller } from '../../tools/sqs-poller.ts';
 import { useWorkerHarness } from '../support/worker-harness.ts';
 
 const NUMBER = '106540352242922';
@@ -108,7 +108,7 @@ describe('the Lambda deadline', () => {
 
   it('hands jobs back unstarted when the invocation has less time left than a request can take', async () => {
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'late' });
-    const short = new SqsEventSource(h.clients.sqs, h.stack.jobQueueUrl, (event) =>
+    const short = new SqsPoller(h.clients.sqs, h.stack.jobQueueUrl, (event) =>
       h.worker.handleBatch(event, { getRemainingTimeInMillis: () => h.worker.deps.worstCaseRequestMs - 1 }),
     );
 

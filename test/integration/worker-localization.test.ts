@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MINUTE_MS } from '../../shared/clock.ts';
 import type { GraphClient } from '../../shared/graph/port.ts';
 import { simulatorDigest } from '../../tools/graph-simulator.ts';
-import { SqsPoller as SqsEventSource } from '../../tools/sqs-poller.ts';
+import { SqsPoller } from '../../tools/sqs-poller.ts';
 import { useWorkerHarness } from '../support/worker-harness.ts';
 
 const NUMBER = '106540352242922';
@@ -46,7 +46,7 @@ describe('set_localization (deregister, then register with the new region)', () 
     };
     const dying = h.anotherWorker({ graph: crashing });
     await h.enqueue({ action: 'set_localization', phoneNumberId: NUMBER, dataLocalizationRegion: 'CH', idempotencyKey: 'move-to-ch' });
-    const dyingSource = new SqsEventSource(h.clients.sqs, h.stack.jobQueueUrl, dying.handleBatch);
+    const dyingSource = new SqsPoller(h.clients.sqs, h.stack.jobQueueUrl, dying.handleBatch);
 
     // Act
     const first = await dyingSource.pollOnce();

@@ -11,22 +11,22 @@ import { deadLetterEnvelopeV1Schema, type DeadLetterEnvelopeV1 } from '../../sha
 import { enqueueJob } from '../../shared/jobs/enqueue.ts';
 import type { JobV1Input } from '../../shared/jobs/job.v1.ts';
 import { startGraphSimulator, type GraphSimulator, type GraphSimulatorOptions } from '../../tools/graph-simulator.ts';
-import type { LocalResources as LocalStack } from '../../shared/local-resources.ts';
-import { provisionEmulatorResources as provisionLocalStack } from '../../tools/emulator-resources.ts';
-import { SqsPoller as SqsEventSource } from '../../tools/sqs-poller.ts';
+import type { LocalResources } from '../../shared/local-resources.ts';
+import { provisionEmulatorResources } from '../../tools/emulator-resources.ts';
+import { SqsPoller } from '../../tools/sqs-poller.ts';
 import { expectNoSecrets } from './secrets-scan.ts';
 
 export const TEST_TOKEN = 'EAAG-test-token-never-logged-7f3a9';
 
 /** Everything an integration test of the worker needs: real moto resources, the simulator, a shared clock. */
 export interface WorkerHarness {
-  stack: LocalStack;
+  stack: LocalResources;
   clients: AwsClients;
   clock: ManualClock;
   simulator: GraphSimulator;
   config: WorkerConfig;
   worker: Worker;
-  source: SqsEventSource;
+  source: SqsPoller;
   /** Everything the logger printed, for secret scans. */
   logs: string[];
   /** Every delivery's outcome, from the worker's outcome hook (never parsed from logs). */
@@ -48,7 +48,7 @@ export async function createWorkerHarness(
   const endpoint = process.env.AWS_ENDPOINT_URL!;
   const region = process.env.AWS_REGION!;
   const clients = createAwsClients();
-  const stack = await provisionLocalStack({ endpoint, region, namePrefix: `t-${randomUUID().slice(0, 8)}` }, clients);
+  const stack = await provisionEmulatorResources({ endpoint, region, namePrefix: `t-${randomUUID().slice(0, 8)}` }, clients);
   const clock = new ManualClock();
   const simulator = await startGraphSimulator({ tokens: [TEST_TOKEN], now: () => clock.now(), ...options.simulator });
   await clients.secretsManager.send(new CreateSecretCommand({ Name: stack.tokenSecretId, SecretString: TEST_TOKEN }));
@@ -73,7 +73,7 @@ export async function createWorkerHarness(
   const build = (overrides: WorkerOverrides = {}) =>
     createWorker(config, { clock, clients, onOutcome: (outcome) => outcomes.push(outcome), ...options.overrides, ...overrides });
   const worker = build();
-  const source = new SqsEventSource(clients.sqs, stack.jobQueueUrl, worker.handleBatch);
+  const source = new SqsPoller(clients.sqs, stack.jobQueueUrl, worker.handleBatch);
   return {
     stack,
     clients,

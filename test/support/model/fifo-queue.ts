@@ -151,7 +151,7 @@ export class FifoQueue {
     return this.#messages;
   }
 
-  /** The message as Lambda hands it to the handler (the shape `SqsEventSource` builds from a real receive). */
+  /** The message as Lambda hands it to the handler (the shape `SqsPoller` builds from a real receive). */
   toRecord(message: QueueMessage): SQSRecord {
     return toRecord(
       {

@@ -3,7 +3,7 @@ import type { CreateQueueCommandInput } from '@aws-sdk/client-sqs';
 import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../shared/aws-clients.ts';
-import { provisionEmulatorResources as provisionLocalStack } from '../../tools/emulator-resources.ts';
+import { provisionEmulatorResources } from '../../tools/emulator-resources.ts';
 import { synthRegistrar } from './helpers/synth.ts';
 
 /**
@@ -70,7 +70,7 @@ describe('local stack = cloud stack', () => {
     deadLetterQueueLogicalId = (stack.resolve(stack.jobs.deadLetterQueue.queueArn) as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
     const recording = recordingClients();
     sent = recording.sent;
-    await provisionLocalStack({ endpoint: 'http://local', region: 'us-east-1', namePrefix: 'drift' }, recording.clients);
+    await provisionEmulatorResources({ endpoint: 'http://local', region: 'us-east-1', namePrefix: 'drift' }, recording.clients);
   });
 
   const localQueue = (suffix: string) => {
@@ -154,7 +154,7 @@ describe('local stack = cloud stack', () => {
     // Prepare
     const recording = recordingClients();
     // Act
-    const local = await provisionLocalStack({ endpoint: 'http://local', region: 'eu-west-1', namePrefix: 'p1' }, recording.clients);
+    const local = await provisionEmulatorResources({ endpoint: 'http://local', region: 'eu-west-1', namePrefix: 'p1' }, recording.clients);
     // Assess
     expect(local).toEqual({
       region: 'eu-west-1',
