@@ -13,7 +13,7 @@ export interface MotoServer {
 }
 
 /** Creates the project's `.venv` with the pinned moto on first use (see scripts/ensure-moto.sh). */
-function ensureMotoInstalled(): string {
+export function ensureMotoInstalled(): string {
   execFileSync('bash', [join(projectRoot, 'scripts', 'ensure-moto.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   return join(projectRoot, '.venv', 'bin', 'python');
 }
@@ -35,7 +35,8 @@ async function freePort(): Promise<number> {
 export async function startMotoServer(): Promise<MotoServer> {
   const python = ensureMotoInstalled();
   const port = await freePort();
-  // Our launcher serializes DynamoDB requests, as real DynamoDB's conditional writes are atomic.
+  // Our launcher serializes DynamoDB requests, as real DynamoDB's conditional writes are atomic, and indexes moto's
+  // SQS queues so a call costs the same at any depth (WA_REGISTRAR_MOTO_STOCK_SQS=1, passed through, turns that off).
   const child: ChildProcess = spawn(python, [join(projectRoot, 'scripts', 'moto_server.py'), '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'false' },

@@ -12,6 +12,7 @@ import os
 import random as pyrandom
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ beside scripts/moto_server.py
 mode, first_seed, last_seed, ops = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 if mode == "patched":
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
