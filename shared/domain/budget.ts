@@ -1,7 +1,7 @@
 import { HOUR_MS, MINUTE_MS } from '../clock.ts';
+import type { LimitedOperation, NumberBudget, SpentSlot } from '../limited-operations.ts';
 
-/** The two Graph calls Meta limits to N per number in a moving window. */
-export type LimitedOperation = 'register' | 'deregister';
+export type { LimitedOperation, NumberBudget, ReservedSlot, SpentSlot } from '../limited-operations.ts';
 
 /** A counter: `all` when register and deregister share one budget, else one per operation. */
 export type BudgetScope = 'all' | LimitedOperation;
@@ -20,32 +20,6 @@ export interface BudgetPolicy {
   shared: boolean;
   /** How long a number is blocked after a 133016 (Meta: 72 h). */
   blockMs: number;
-}
-
-/**
- * One request as the number's budget keeps it. Every request is kept with its operation, whatever the
- * mode, so switching ATTEMPT_BUDGET_SHARED never forgets the window. `any` marks requests from the
- * ledger's first layout, whose operation is unknown: they count against both operations.
- */
-export interface SpentSlot {
-  at: number;
-  operation: LimitedOperation | 'any';
-}
-
-/** A slot promised to a saga (the register after its deregister): it counts as spent until used or `until`. */
-export interface ReservedSlot {
-  jobKey: string;
-  operation: LimitedOperation;
-  at: number;
-  until: number;
-}
-
-/** What the budget check reads from the number's ledger item. */
-export interface NumberBudget {
-  spent: SpentSlot[];
-  reserved: ReservedSlot[];
-  /** After a 133016: no request of this operation until then. */
-  blockedUntil: Partial<Record<LimitedOperation, number>>;
 }
 
 export type BudgetVerdict =

@@ -1,4 +1,4 @@
-import type { LimitedOperation } from '../domain/budget.ts';
+import type { LimitedOperation } from '../limited-operations.ts';
 import type { DataLocalizationRegion } from '../jobs/job.v1.ts';
 
 /** Meta's error object, as far as the worker uses it. Text fields are already scrubbed of the PIN and token. */

@@ -6,7 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
-import { deduplicationId } from '../queue/sqs-queue.ts';
+import { deduplicationId } from '../deduplication.ts';
 import { REDRIVE_GENERATION_ATTRIBUTE } from './dlq-envelope.v1.ts';
 import { validateJob, type JobV1, type JobV1Input } from './job.v1.ts';
 

@@ -1,4 +1,4 @@
-import type { LimitedOperation, NumberBudget } from '../domain/budget.ts';
+import type { LimitedOperation, NumberBudget } from '../limited-operations.ts';
 import type { DeadLetterCategory, HoldCause } from '../jobs/dlq-envelope.v1.ts';
 import type { JobReason } from '../jobs/job.v1.ts';
 

@@ -1,15 +1,13 @@
-import { createHash } from 'node:crypto';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ANSWER_ATTRIBUTE, NOT_BEFORE_ATTRIBUTE, REDRIVE_GENERATION_ATTRIBUTE, type DeadLetterEnvelopeV1 } from '../jobs/dlq-envelope.v1.ts';
+import { deduplicationId } from '../deduplication.ts';
 import type { CarriedJob, DeadLetterSink, JobQueue } from './port.ts';
+
+export { deduplicationId };
 
 /** SQS's ceiling on a message's visibility timeout. */
 export const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 
-/** FIFO deduplication ids are at most 128 characters; a hash keeps any job key within that. */
-export function deduplicationId(...parts: Array<string | number>): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex');
-}
 
 /** Dead-letters jobs onto the FIFO dead-letter queue. */
 export class SqsDeadLetterSink implements DeadLetterSink {
