@@ -172,8 +172,12 @@ async function handleBatch(
       // Infrastructure failed (DynamoDB, SQS, Secrets Manager): SQS redelivers after the visibility timeout.
       logger.error('job failed; it will be redelivered', { messageId: record.messageId, receiveCount: delivery.receiveCount, error: describeError(error) });
       recordInfrastructureFailure(worker.metrics);
-      // Meta's answer must survive: the copy records it first, so a refusal is never sent again.
-      if (error instanceof UnrecordedAnswerError) return carry(record, delivery, deps.clock.now(), delivery.messageId, error.answer);
+      // Meta's answer must survive: the copy records it first, so a refusal is never sent again. Until then the
+      // number's later jobs in this batch wait too: they could not know the answer.
+      if (error instanceof UnrecordedAnswerError) {
+        const carried = await carry(record, delivery, deps.clock.now(), delivery.messageId, error.answer);
+        return carried === 'done' ? 'done_stop_group' : 'failed';
+      }
       return 'failed';
     }
   });

@@ -184,8 +184,16 @@ class JobRun {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const snapshot = await this.#readLedger();
       const settled = settle({ job: this.#job, jobKey: this.#jobKey, now: deps.clock.now(), policy: deps.policy }, snapshot, attempt, answer);
-      if (settled.evict) deps.secrets.evict(settled.evict);
       if ((await this.#commit(settled.changes)) === 'conflict') continue;
+      // Only after the answer is on the ledger: a cache that fails to forget must not keep the answer from it (the hold
+      // names the refused version anyway, so a stale cached value is read again).
+      if (settled.evict) {
+        try {
+          deps.secrets.evict(settled.evict);
+        } catch {
+          // The hold makes the worker read the secret again.
+        }
+      }
       const next = settled.next;
       if (next.kind === 'continue' || next.kind === 'dead_letter') return undefined;
       if (next.kind === 'complete') return this.#outcome({ status: 'completed', detail: next.detail });

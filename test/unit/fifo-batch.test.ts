@@ -38,4 +38,16 @@ describe('processFifoBatch', () => {
     expect(maxRunning).toBe(3);
     expect(order.indexOf('a1')).toBeLessThan(order.indexOf('a2'));
   });
+
+  it('acknowledges a record that stops its group, and skips the rest of that group only', async () => {
+    const seen: string[] = [];
+    const { failedIds, skipped } = await processFifoBatch([rec('a1', 'a'), rec('a2', 'a'), rec('b1', 'b')], async (record) => {
+      seen.push(record.messageId);
+      return record.messageId === 'a1' ? 'done_stop_group' : 'done';
+    });
+    expect(failedIds).toEqual(['a2']);
+    expect(skipped.map((record) => record.messageId)).toEqual(['a2']);
+    expect(seen).not.toContain('a2');
+    expect(seen).toContain('b1');
+  });
 });
