@@ -79,7 +79,7 @@ export const GUARDS: readonly GuardRow[] = [
   },
   {
     risk: 'A definite refusal sent again after a failed write',
-    guard: "The outcome, the block or hold, the gate and the job's terminal decision are one transaction (retried with one request token). If the ledger still refuses, the answer travels on the carried message and is recorded before anything else; a redelivery of a decided job only resends its dead letter.",
+    guard: "The outcome, the block or hold, the gate and the job's terminal decision are one transaction (retried with one request token). If the ledger still refuses, the answer travels on the carried message and is recorded before anything else, and the number's later jobs in the batch wait for it; a redelivery of a decided job only resends its dead letter.",
     provenBy: `${SEQ} › 7. a refusal whose ledger write fails`,
   },
   {
