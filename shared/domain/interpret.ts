@@ -58,31 +58,27 @@ export function interpret(operation: LimitedOperation | 'read_state', result: Gr
   if (result.kind === 'unknown') {
     // A state read that failed. Without a code it is a passing fault; with one, the table says what it means.
     if (result.code === undefined) return { kind: 'failed', meaning: 'transient', row: NO_ANSWER_ROW, outcome: 'unknown', what: result.why };
-    const row = rowForCode(result.code);
-    return {
-      kind: 'failed',
-      meaning: row.meaning,
-      row,
-      outcome: row.outcome,
+    return failedBy(result.code, `the state read failed with error ${result.code}`, {
       ...(result.regainAfterSeconds === undefined ? {} : { regainAfterSeconds: result.regainAfterSeconds }),
       graphError: { code: result.code, ...(result.fbtraceId ? { fbtraceId: result.fbtraceId } : {}), ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}) },
-      what: `the state read failed with error ${result.code}`,
-    };
+    });
   }
-  const row = rowForCode(result.error.code);
   // Not registered is exactly what a deregister wants.
-  if (row.meaning === 'not_registered' && operation === 'deregister') return { kind: 'took_effect', httpStatus: result.httpStatus };
-  return {
-    kind: 'failed',
-    meaning: row.meaning,
-    row,
-    outcome: row.outcome,
+  if (rowForCode(result.error.code).meaning === 'not_registered' && operation === 'deregister') return { kind: 'took_effect', httpStatus: result.httpStatus };
+  return failedBy(result.error.code, `Meta refused the ${operation} with error ${result.error.code}`, {
     ...(result.regainAfterSeconds === undefined ? {} : { regainAfterSeconds: result.regainAfterSeconds }),
     ...(result.error.retryAfterSeconds === undefined ? {} : { lockSeconds: result.error.retryAfterSeconds }),
     graphError: graphErrorOf(result.error, result.httpStatus),
-    what: `Meta refused the ${operation} with error ${result.error.code}`,
     httpStatus: result.httpStatus,
-  };
+  });
+}
+
+type Failure = Extract<Interpretation, { kind: 'failed' }>;
+
+/** A failure with Meta's code, read through the table: the one place a row turns into a meaning. */
+function failedBy(code: number, what: string, extra: Partial<Failure>): Failure {
+  const row = rowForCode(code);
+  return { kind: 'failed', meaning: row.meaning, row, outcome: row.outcome, what, ...extra };
 }
 
 function graphErrorOf(error: GraphError, httpStatus: number): NonNullable<JobDecision['graphError']> {
