@@ -163,29 +163,40 @@ describe('decision-core fault sequences', () => {
 
   it('7. a refusal whose ledger write fails is recorded from the message, never sent again', async () => {
     await h.storePin(NUMBER, WRONG_PIN);
-    // Prepare: a container whose ledger refuses every write once its request went out, past the worker's retries.
+    // Prepare: a container whose ledger refuses the answer's write past the worker's retries.
     const real = h.worker.deps.ledger;
-    let failWrites = false;
+    // Exactly the writes that would record Meta's answer fail (all four tries); the ledger then recovers.
+    let failingWrites = 0;
     const flaky: AttemptLedger = {
       read: (...args) => real.read(...args),
       history: (...args) => real.history(...args),
       number: (...args) => real.number(...args),
       appGates: () => real.appGates(),
       commit: async (changes, token) => {
-        if (failWrites) throw new Error('DynamoDB unavailable');
-        if (changes.attempt && 'create' in changes.attempt) failWrites = true;
-        return real.commit(changes, token);
+        if (failingWrites > 0) {
+          failingWrites -= 1;
+          throw new Error('DynamoDB unavailable');
+        }
+        const result = await real.commit(changes, token);
+        if (changes.attempt && 'create' in changes.attempt) failingWrites = 4;
+        return result;
       },
     };
     const broken = h.anotherWorker({ ledger: flaky });
 
     // Act: Meta refuses the PIN while the ledger is down; then a healthy container takes over, with a job queued behind.
-    const response = await broken.handleBatch({ Records: [record('m-1', { action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'lost-answer' })] });
+    const response = await broken.handleBatch({
+      Records: [
+        record('m-1', { action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'lost-answer' }),
+        // Behind it in the same batch: it cannot know the answer yet, so it must not run.
+        record('m-2', { action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'same-batch' }),
+      ],
+    });
     await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'queued-behind' });
     await h.source.drain();
 
     // Assess: the answer travelled on the carried message; nothing asked Meta again.
-    expect(response.batchItemFailures).toEqual([]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-2' }]);
     expect(answers(h)).toEqual(['register:error 133005']);
     const dead = await h.takeDeadLetters();
     expect(dead.map((envelope) => [envelope.jobKey, envelope.category])).toEqual([['lost-answer', 'pin_rejected'], ['queued-behind', 'pin_rejected']]);
