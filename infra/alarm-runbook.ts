@@ -74,6 +74,16 @@ export const DEAD_LETTER_RUNBOOK: Record<DeadLetterCategory, RunbookEntry> = {
     means: 'Meta refused the stored PIN (133005); the number is held so no queued job sends it again. Store the right PIN as a new version of its secret (or `hold clear` once sure it is right).',
     firstCommand: dlqList('pin_rejected'),
   },
+  pin_changed: {
+    fires: perCategory('pin_changed'),
+    means: "Meta's security webhook said the number's PIN was changed or a reset was requested, so the stored PIN may be stale; the number's register jobs are held and nothing was sent. Store the current PIN as a new version of its secret: the scheduled redrive then sends the held jobs back.",
+    firstCommand: dlqList('pin_changed'),
+  },
+  account_restricted: {
+    fires: perCategory('account_restricted'),
+    means: "An account_update webhook restricted, disabled or removed the number's business account; every job of its numbers is held and nothing was sent. A later update that lifts it (or `hold clear <phoneNumberId>`) lets the scheduled redrive send them back.",
+    firstCommand: dlqList('account_restricted'),
+  },
   pin_locked: {
     fires: perCategory('pin_locked'),
     means: 'Meta stopped checking PINs for the number (133008/133009) until eligibleAt; the number is held. After that, store a new PIN version if it was wrong (or `hold clear`).',

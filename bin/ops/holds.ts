@@ -17,6 +17,10 @@ export function holdLiftedBy(phoneNumberId: string, hold: Pick<NumberHold, 'caus
       return `Verify the number (request_code, then verify_code), then \`${clear}\`; a job whose pre-flight read finds it VERIFIED also lifts it.`;
     case 'deregister_stuck':
       return `Meta keeps answering 133000 after a repair: have the number looked at in WhatsApp Manager (or by Meta support), then \`${clear}\`.`;
+    case 'pin_changed':
+      return `Meta says the PIN was changed or a reset requested: store the number's current PIN as a new version of its secret (PIN_SECRET_PREFIX + ${phoneNumberId}); that lifts it, or \`${clear}\` once sure the stored PIN is right.`;
+    case 'account_restricted':
+      return `Meta restricted, disabled or removed the business account: a later account_update that lifts it ends the hold, or \`${clear}\` once the account is in good standing.`;
   }
 }
 

@@ -21,11 +21,20 @@ export const DEAD_LETTER_CATEGORIES = [
   'pin_locked',
   /** 190/0: Meta refused the token. Every job waits until a new token version is stored. */
   'token_rejected',
+  /** The `security` webhook said the PIN changed elsewhere: held until a PIN version newer than the event is stored. */
+  'pin_changed',
+  /** An `account_update` restricted or removed the business account: held until a later update lifts it (or `hold clear`). */
+  'account_restricted',
 ] as const;
 
-/** Why a number (or, for the token, the whole app) is held. */
-/** `deregister_stuck`: 133000 came back after a repair; only a person (then `hold clear`) lifts it. */
-export const HOLD_CAUSES = ['pin_rejected', 'pin_locked', 'needs_verification', 'deregister_stuck'] as const;
+/**
+ * Why a number (or, for the token, the whole app) is held.
+ * - `deregister_stuck`: 133000 came back after a repair; only a person (then `hold clear`) lifts it.
+ * - `pin_changed`: Meta's `security` webhook said the PIN was changed or a reset requested; a PIN secret version
+ *   created after the event lifts it.
+ * - `account_restricted`: an `account_update` restricted, disabled or removed the business; a later update lifts it.
+ */
+export const HOLD_CAUSES = ['pin_rejected', 'pin_locked', 'needs_verification', 'deregister_stuck', 'pin_changed', 'account_restricted'] as const;
 export type HoldCause = (typeof HOLD_CAUSES)[number];
 
 export type DeadLetterCategory = (typeof DEAD_LETTER_CATEGORIES)[number];

@@ -37,6 +37,11 @@ export const jobV1Schema = z
       .optional()
       .describe('Local storage region for register or set_localization. Omit on set_localization to disable.'),
     reason: z.enum(JOB_REASONS).default('manual').describe('Why the job exists; kept on the ledger for audit.'),
+    businessAccountId: z
+      .string()
+      .regex(/^\d{1,20}$/, 'businessAccountId must be 1-20 digits')
+      .optional()
+      .describe("The number's WhatsApp Business Account id, when known (the events path fills it from the webhook)."),
     idempotencyKey: z
       .string()
       .regex(/^[A-Za-z0-9_.:#-]{1,80}$/, 'idempotencyKey must be 1-80 characters of A-Z a-z 0-9 _ . : # -')

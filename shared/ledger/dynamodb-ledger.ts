@@ -1,8 +1,16 @@
 import { TransactionCanceledException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand, TransactWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   APP_KEY,
+  DEADLINES_PK,
   LEGACY_BUDGET_SKS,
+  businessItemKey,
+  deadlineItemKey,
+  toBusinessRecord,
+  toNameDeadline,
+  toNumberEvent,
+  eventSk,
   NUMBER_SK,
   attemptSk,
   jobItemKey,
@@ -13,12 +21,14 @@ import {
   toJobRecord,
   toNumberRecord,
 } from './items.ts';
-import type { AppGates, AttemptLedger, AttemptRecord, LedgerChanges, LedgerSnapshot, NumberRecord } from './port.ts';
+import type { AppGates, AttemptLedger, AttemptRecord, BusinessRecord, LedgerChanges, LedgerSnapshot, NameDeadline, NumberEvent, NumberRecord } from './port.ts';
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 const epochSeconds = (ms: number) => Math.ceil(ms / 1000);
+/** A lapsed deadline stays listed this long, so the watcher keeps reporting it. */
+const DEADLINE_KEPT_MS = 30 * 24 * 3_600_000;
 
 /** The DynamoDB adapter of the attempt ledger: one BatchGet to read, one conditional transaction to write. */
 export class DynamoDbAttemptLedger implements AttemptLedger {
@@ -62,6 +72,14 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
       const { jobKey, ...job } = changes.job;
       items.push(this.#put({ ...jobItemKey(jobKey), ...job, expiresAt: epochSeconds(ttl.job) }, changes.job.version - 1));
     }
+    if (changes.business) {
+      const { businessAccountId, ...business } = changes.business;
+      items.push(this.#put({ ...businessItemKey(businessAccountId), ...business }, changes.business.version - 1));
+    }
+    if (changes.deadline) {
+      const listed = changes.deadline;
+      items.push({ Put: { TableName: this.#table, Item: strip({ ...deadlineItemKey(listed.phoneNumberId), ...listed, expiresAt: epochSeconds(listed.deadline + DEADLINE_KEPT_MS) }) } });
+    }
     if (changes.app) items.push(this.#put({ ...APP_KEY, ...changes.app, expiresAt: epochSeconds(ttl.number) }, changes.app.version - 1));
     if (changes.checkApp !== undefined) {
       items.push({ ConditionCheck: { TableName: this.#table, Key: APP_KEY, ...versionCondition(changes.checkApp) } });
@@ -91,14 +109,29 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
   }
 
   async history(phoneNumberId: string): Promise<AttemptRecord[]> {
+    const items = await this.#query(numberKey(phoneNumberId), 'ATTEMPT#');
+    return items.map((item) => toAttemptRecord(phoneNumberId, item));
+  }
+
+  async recordEvent(phoneNumberId: string, event: NumberEvent, expiresAt: number): Promise<void> {
+    const key = { pk: numberKey(phoneNumberId), sk: eventSk(event.at, event.changeId) };
+    await this.#db.send(new PutCommand({ TableName: this.#table, Item: strip({ ...key, ...event, expiresAt: epochSeconds(expiresAt) }) }));
+  }
+
+  async events(phoneNumberId: string): Promise<NumberEvent[]> {
+    return (await this.#query(numberKey(phoneNumberId), 'EVENT#')).map(toNumberEvent);
+  }
+
+  /** Every item of a partition (with a sort-key prefix), in sort-key order. */
+  async #query(pk: string, prefix?: string): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
       const page = await this.#db.send(
         new QueryCommand({
           TableName: this.#table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': numberKey(phoneNumberId), ':prefix': 'ATTEMPT#' },
+          KeyConditionExpression: prefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk, ...(prefix === undefined ? {} : { ':prefix': prefix }) },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
@@ -106,7 +139,7 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
       items.push(...((page.Items ?? []) as Item[]));
       startKey = page.LastEvaluatedKey as Item | undefined;
     } while (startKey);
-    return items.map((item) => toAttemptRecord(phoneNumberId, item));
+    return items;
   }
 
   async number(phoneNumberId: string): Promise<NumberRecord> {
@@ -116,6 +149,30 @@ export class DynamoDbAttemptLedger implements AttemptLedger {
   async appGates(): Promise<AppGates> {
     const output = await this.#db.send(new GetCommand({ TableName: this.#table, Key: APP_KEY, ConsistentRead: true }));
     return toAppGates(output.Item as Item | undefined);
+  }
+
+  async business(businessAccountId: string): Promise<BusinessRecord> {
+    const output = await this.#db.send(new GetCommand({ TableName: this.#table, Key: businessItemKey(businessAccountId), ConsistentRead: true }));
+    return toBusinessRecord(businessAccountId, output.Item as Item | undefined);
+  }
+
+  async deadlines(): Promise<NameDeadline[]> {
+    return (await this.#query(DEADLINES_PK)).map(toNameDeadline).sort((a, b) => a.deadline - b.deadline);
+  }
+
+  async dropDeadline(phoneNumberId: string, approvedAt: number): Promise<void> {
+    try {
+      await this.#db.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: deadlineItemKey(phoneNumberId),
+          ConditionExpression: 'approvedAt = :approvedAt',
+          ExpressionAttributeValues: { ':approvedAt': approvedAt },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   #put(item: Item, expectedVersion: number): TransactItem {

@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { HOLD_CAUSES, DEAD_LETTER_CATEGORIES } from '../jobs/dlq-envelope.v1.ts';
 import { JOB_REASONS } from '../jobs/job.v1.ts';
-import type { AppGates, AttemptRecord, JobRecord, NumberRecord } from './port.ts';
+import type { AppGates, AttemptRecord, BusinessRecord, JobRecord, NameDeadline, NumberEvent, NumberRecord } from './port.ts';
 
 /**
  * The ledger's DynamoDB items, one zod schema each: the adapter parses every item it reads, so a malformed or
  * foreign item fails loudly instead of being read as "no attempts".
  * Layout: partition `PN#<phoneNumberId>` holds `NUMBER` and `ATTEMPT#<time>#<id>`; partition `JOB#<jobKey>` holds
  * the job (keys are global, so one key reused for another number's job is seen as a conflict); `APP`/`GATES` holds
- * the app-wide gates. `expiresAt` (epoch seconds) is the TTL attribute.
+ * the app-wide gates; `WABA#<id>`/`BUSINESS` holds a business account's numbers and state; `DEADLINES`/`PN#<id>`
+ * lists open re-register deadlines. `expiresAt` (epoch seconds) is the TTL attribute.
  */
 export const LEDGER_KEYS = { partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt' } as const;
 
@@ -16,6 +17,10 @@ export const numberKey = (phoneNumberId: string) => `PN#${phoneNumberId}`;
 export const NUMBER_SK = 'NUMBER';
 export const jobItemKey = (jobKey: string) => ({ pk: `JOB#${jobKey}`, sk: 'JOB' }) as const;
 export const APP_KEY = { pk: 'APP', sk: 'GATES' } as const;
+export const businessItemKey = (businessAccountId: string) => ({ pk: `WABA#${businessAccountId}`, sk: 'BUSINESS' }) as const;
+export const DEADLINES_PK = 'DEADLINES';
+export const eventSk = (at: number, changeId: string) => `EVENT#${String(at).padStart(15, '0')}#${changeId.slice(0, 16)}`;
+export const deadlineItemKey = (phoneNumberId: string) => ({ pk: DEADLINES_PK, sk: `PN#${phoneNumberId}` }) as const;
 // Zero-padded time first, so a Query on the prefix returns requests oldest first.
 export const attemptSk = (at: number, attemptId: string) => `ATTEMPT#${String(at).padStart(15, '0')}#${attemptId}`;
 /** The first layout kept one counter per scope; its request times still count until TTL removes them. */
@@ -30,6 +35,7 @@ const holdSchema = z.object({
   code: z.number().optional(),
   pinVersion: z.string().optional(),
   until: time.optional(),
+  businessAccountId: z.string().optional(),
   detail: z.string(),
 });
 
@@ -42,6 +48,29 @@ const numberItemSchema = z.object({
   lastSuccess: z.object({ operation, at: time }).optional(),
   lastPinVersion: z.string().optional(),
   incompleteDeregister: z.object({ since: time }).optional(),
+  businessAccountId: z.string().optional(),
+  accountHold: holdSchema.optional(),
+  nameApproval: z.object({ approvedAt: time, deadline: time, changeId: z.string(), requestedName: z.string().optional() }).optional(),
+});
+
+const businessItemSchema = z.object({
+  version: z.number().int(),
+  numbers: z.record(z.string(), z.string()).default({}),
+  listedAt: time.optional(),
+  account: z.object({ state: z.enum(['restricted', 'clear']), at: time, event: z.string() }).optional(),
+});
+
+const eventItemSchema = z.object({ at: time, detailType: z.string(), changeId: z.string(), summary: z.string() });
+
+export function toNumberEvent(item: Record<string, unknown>): NumberEvent {
+  return strip(eventItemSchema.parse(item)) as NumberEvent;
+}
+
+const deadlineItemSchema = z.object({
+  phoneNumberId: z.string(),
+  approvedAt: time,
+  deadline: time,
+  businessAccountId: z.string().optional(),
 });
 
 const decisionSchema = z.object({
@@ -91,6 +120,7 @@ const jobItemSchema = z.object({
 const appItemSchema = z.object({
   version: z.number().int(),
   throttledUntil: time.optional(),
+  businessThrottles: z.record(z.string(), time).optional(),
   tokenGate: z.object({ tokenVersion: z.string(), since: time, code: z.number() }).optional(),
 });
 
@@ -140,6 +170,14 @@ export function toJobRecord(jobKey: string, item: Record<string, unknown>): JobR
 
 export function toAppGates(item: Record<string, unknown> | undefined): AppGates {
   return item ? (strip(appItemSchema.parse(item)) as AppGates) : { version: 0 };
+}
+
+export function toBusinessRecord(businessAccountId: string, item: Record<string, unknown> | undefined): BusinessRecord {
+  return item ? ({ businessAccountId, ...strip(businessItemSchema.parse(item)) } as BusinessRecord) : { businessAccountId, version: 0, numbers: {} };
+}
+
+export function toNameDeadline(item: Record<string, unknown>): NameDeadline {
+  return strip(deadlineItemSchema.parse(item)) as NameDeadline;
 }
 
 export function toAttemptRecord(phoneNumberId: string, item: Record<string, unknown>): AttemptRecord {

@@ -24,7 +24,26 @@ export interface NumberHold {
   pinVersion?: string;
   /** pin_locked: Meta checks no PIN before then, whatever the version. */
   until?: number;
+  /** account_restricted: the business account whose update set it. */
+  businessAccountId?: string;
   detail: string;
+}
+
+/** A display-name approval: the number must be registered again by `deadline`, or the name goes back to review. */
+export interface NameApproval {
+  approvedAt: number;
+  deadline: number;
+  /** The webhook change that approved it (its id is the re-registration job's key). */
+  changeId: string;
+  requestedName?: string;
+}
+
+/** An open re-register deadline, listed apart from its number so a watcher finds them all with one query. */
+export interface NameDeadline {
+  phoneNumberId: string;
+  approvedAt: number;
+  deadline: number;
+  businessAccountId?: string;
 }
 
 /** The number's item: its attempt budget, its hold, and what last took effect. One version guards it all. */
@@ -39,12 +58,61 @@ export interface NumberRecord extends NumberBudget {
   lastPinVersion?: string;
   /** Meta answered 133000: every register-bound job deregisters first (once), until a register succeeds. */
   incompleteDeregister?: { since: number };
+  /** The WhatsApp Business Account the number belongs to (from a webhook or a job). */
+  businessAccountId?: string;
+  /** The latest name approval; met once a register succeeds after `approvedAt`. */
+  nameApproval?: NameApproval;
+  /**
+   * An `account_update` restricted the number's business (cause `account_restricted`): no job of the number sends
+   * anything until a later update lifts it. Apart from `hold`, so neither hides the other.
+   */
+  accountHold?: NumberHold;
+}
+
+/** A webhook event that concerned a number, kept for its timeline (`status`, `explain`). Facts only, no secret. */
+export interface NumberEvent {
+  /** When Meta says it happened. */
+  at: number;
+  detailType: string;
+  changeId: string;
+  /** One line: the decision, the security event, the account event. */
+  summary: string;
+}
+
+/** Whether the number was registered after its name was approved. */
+export function nameApprovalMet(number: Pick<NumberRecord, 'nameApproval' | 'lastSuccess'>): boolean {
+  const approval = number.nameApproval;
+  if (!approval) return false;
+  return number.lastSuccess?.operation === 'register' && number.lastSuccess.at >= approval.approvedAt;
+}
+
+/**
+ * A WhatsApp Business Account as the events path knows it: its numbers (display digits → phone number id, as
+ * Meta's list showed them) and its latest account state. One version guards it.
+ */
+export interface BusinessRecord {
+  businessAccountId: string;
+  /** Optimistic-lock version; 0 when the item does not exist yet. */
+  version: number;
+  numbers: Record<string, string>;
+  /** When Meta's number list was last read. */
+  listedAt?: number;
+  /** The latest account_update that restricts or lifts; an older event changes nothing. */
+  account?: { state: 'restricted' | 'clear'; at: number; event: string };
+}
+
+/** An empty business item, as read when none exists. */
+export function emptyBusiness(businessAccountId: string): BusinessRecord {
+  return { businessAccountId, version: 0, numbers: {} };
 }
 
 /** App-wide gates: Meta's throttle and a rejected token stop every job. */
 export interface AppGates {
   version: number;
+  /** Meta throttled without naming a business: every job waits. */
   throttledUntil?: number;
+  /** Meta's usage header named these businesses (WABA ids): their numbers wait, and numbers of unknown business too. */
+  businessThrottles?: Record<string, number>;
   /** After 190/0: closed until the token secret has a version other than this one. */
   tokenGate?: { tokenVersion: string; since: number; code: number };
 }
@@ -132,6 +200,7 @@ export interface AttemptRecord {
 /**
  * One atomic write: each item is stored whole, on the condition that its version is still the one read
  * (the new item carries version + 1). Items left out are neither written nor checked, except `check`.
+ * `phoneNumberId` names the number item; a business-only write leaves `number` out.
  */
 export interface LedgerChanges {
   phoneNumberId: string;
@@ -142,6 +211,10 @@ export interface LedgerChanges {
   checkApp?: number;
   /** A new request (`create`, must not exist) or its outcome (`update`, must exist: TTL may have removed it). */
   attempt?: { create: AttemptRecord } | { update: AttemptRecord };
+  /** The business item, stored whole under its version like the number's. */
+  business?: BusinessRecord;
+  /** Lists (or replaces) the number's open re-register deadline; written unconditionally with the rest. */
+  deadline?: NameDeadline;
   /** When the items may be deleted by TTL (epoch ms). */
   expiresAt: { number: number; job: number; attempt: number };
 }
@@ -162,6 +235,16 @@ export interface AttemptLedger {
   /** The number's item (status views, hold clear). */
   number(phoneNumberId: string): Promise<NumberRecord>;
   appGates(): Promise<AppGates>;
+  /** The business item (the events path, status views). */
+  business(businessAccountId: string): Promise<BusinessRecord>;
+  /** Every listed re-register deadline, earliest first. */
+  deadlines(): Promise<NameDeadline[]>;
+  /** Unlists a deadline, if it is still the one for that approval (a newer approval keeps its listing). */
+  dropDeadline(phoneNumberId: string, approvedAt: number): Promise<void>;
+  /** Keeps a webhook event on the number's timeline until `expiresAt`; the same change recorded twice is one entry. */
+  recordEvent(phoneNumberId: string, event: NumberEvent, expiresAt: number): Promise<void>;
+  /** The number's recorded events, oldest first. */
+  events(phoneNumberId: string): Promise<NumberEvent[]>;
 }
 
 /** A number hold as a dead letter names it. */

@@ -172,6 +172,11 @@ describe('decision-core fault sequences', () => {
       history: (...args) => real.history(...args),
       number: (...args) => real.number(...args),
       appGates: () => real.appGates(),
+      business: (id) => real.business(id),
+      deadlines: () => real.deadlines(),
+      dropDeadline: (...args) => real.dropDeadline(...args),
+      recordEvent: (...args) => real.recordEvent(...args),
+      events: (id) => real.events(id),
       commit: async (changes, token) => {
         if (failingWrites > 0) {
           failingWrites -= 1;

@@ -1,7 +1,11 @@
 import { strip } from '../../shared/ledger/items.ts';
 import {
+  emptyBusiness,
   emptyNumber,
   type AppGates,
+  type BusinessRecord,
+  type NameDeadline,
+  type NumberEvent,
   type AttemptLedger,
   type AttemptRecord,
   type JobRecord,
@@ -20,6 +24,9 @@ export class InMemoryAttemptLedger implements AttemptLedger {
   readonly #jobs = new Map<string, JobRecord>();
   readonly #attempts = new Map<string, AttemptRecord[]>();
   readonly #tokens = new Set<string>();
+  readonly #businesses = new Map<string, BusinessRecord>();
+  readonly #deadlines = new Map<string, NameDeadline>();
+  readonly #events = new Map<string, Map<string, NumberEvent>>();
   #app: AppGates = { version: 0 };
   readonly #delayMs: number;
 
@@ -50,12 +57,15 @@ export class InMemoryAttemptLedger implements AttemptLedger {
       (changes.number && versionOf(this.#numbers.get(id)) !== changes.number.version - 1) ||
       (changes.job && versionOf(this.#jobs.get(jobKey)) !== changes.job.version - 1) ||
       (changes.app && this.#app.version !== changes.app.version - 1) ||
+      (changes.business && versionOf(this.#businesses.get(changes.business.businessAccountId)) !== changes.business.version - 1) ||
       (changes.checkApp !== undefined && this.#app.version !== changes.checkApp) ||
       (changes.attempt && ('create' in changes.attempt ? exists : !exists));
     if (conflict) return 'conflict';
     if (changes.number) this.#numbers.set(id, clone(changes.number));
     if (changes.job) this.#jobs.set(jobKey, clone(changes.job));
     if (changes.app) this.#app = clone(changes.app);
+    if (changes.business) this.#businesses.set(changes.business.businessAccountId, clone(changes.business));
+    if (changes.deadline) this.#deadlines.set(changes.deadline.phoneNumberId, clone(changes.deadline));
     if (record) {
       const kept = list.filter((entry) => entry.attemptId !== record.attemptId);
       this.#attempts.set(id, [...kept, clone(record)].sort((a, b) => a.at - b.at || a.attemptId.localeCompare(b.attemptId)));
@@ -79,9 +89,37 @@ export class InMemoryAttemptLedger implements AttemptLedger {
     return clone(this.#app);
   }
 
+  async business(businessAccountId: string): Promise<BusinessRecord> {
+    await this.#delay();
+    return clone(this.#businesses.get(businessAccountId) ?? emptyBusiness(businessAccountId));
+  }
+
+  async deadlines(): Promise<NameDeadline[]> {
+    await this.#delay();
+    return clone([...this.#deadlines.values()].sort((a, b) => a.deadline - b.deadline));
+  }
+
+  async dropDeadline(phoneNumberId: string, approvedAt: number): Promise<void> {
+    await this.#delay();
+    if (this.#deadlines.get(phoneNumberId)?.approvedAt === approvedAt) this.#deadlines.delete(phoneNumberId);
+  }
+
+  async recordEvent(phoneNumberId: string, event: NumberEvent, _expiresAt: number): Promise<void> {
+    await this.#delay();
+    const events = this.#events.get(phoneNumberId) ?? new Map<string, NumberEvent>();
+    events.set(`${String(event.at).padStart(15, '0')}#${event.changeId.slice(0, 16)}`, clone(event));
+    this.#events.set(phoneNumberId, events);
+  }
+
+  async events(phoneNumberId: string): Promise<NumberEvent[]> {
+    await this.#delay();
+    const events = this.#events.get(phoneNumberId) ?? new Map<string, NumberEvent>();
+    return clone([...events.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, event]) => event));
+  }
+
   /** Every item, for tests that scan the ledger for secrets. */
   dump(): unknown {
-    return { numbers: [...this.#numbers.values()], jobs: [...this.#jobs.values()], attempts: [...this.#attempts.values()], app: this.#app };
+    return { numbers: [...this.#numbers.values()], jobs: [...this.#jobs.values()], attempts: [...this.#attempts.values()], app: this.#app, businesses: [...this.#businesses.values()], deadlines: [...this.#deadlines.values()] };
   }
 
   #delay(): Promise<void> {

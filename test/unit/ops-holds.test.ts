@@ -161,6 +161,11 @@ describe('hold clear (against the in-memory ledger)', () => {
       history: (id) => inner.history(id),
       number: (id) => inner.number(id),
       appGates: () => inner.appGates(),
+      business: (id) => inner.business(id),
+      deadlines: () => inner.deadlines(),
+      dropDeadline: (...args) => inner.dropDeadline(...args),
+      recordEvent: (...args) => inner.recordEvent(...args),
+      events: (id) => inner.events(id),
       commit: async (changes: LedgerChanges, token: string) => {
         if (!raced) {
           raced = true;
