@@ -316,7 +316,7 @@ function registrar(world: World, tally: Tally): Consumer {
       if (outcome.status === 'dead_lettered') tally.ends.set(outcome.jobKey, outcome.category);
     },
   });
-  // The redrive's hold probe on the in-memory ledger; secret versions as Secrets Manager's DescribeSecret shows them.
+  // The redrive's hold probe on the in-memory ledger; secret versions as Secrets Manager's ListSecretVersionIds shows them.
   const probe: HoldProbe = {
     facts: async (hold) => {
       if (hold.cause === 'token_rejected') {

@@ -1,4 +1,4 @@
-"""moto's server, with DynamoDB requests serialized and SQS indexed.
+"""moto's server, with DynamoDB requests serialized, SQS indexed and one Secrets Manager answer corrected.
 
 1. DynamoDB. moto's stock server handles requests on threads without a lock around its DynamoDB backend, so two
    concurrent TransactWriteItems can both pass their conditions. Real DynamoDB never allows that, and the
@@ -11,6 +11,10 @@
    (real SQS's does not), so the ops benchmarks measured moto rather than the CLI. `patch_sqs()` keeps moto's
    classes, its message objects and its rules, and only swaps those scans for indexes kept up to date at
    each change. See `_SqsIndex` and `_receive_pass` for what is kept and why it matches moto.
+
+3. Secrets Manager. moto 5.2.5's ListSecretVersionIds reports every version's CreatedDate as "now"; real Secrets
+   Manager reports when the version was stored (GetSecretValue already does). The hold check compares that date
+   with the time Meta says a PIN changed, so `patch_secret_version_dates()` returns the stored date.
 
 Usage: moto_server.py -H 127.0.0.1 -p PORT
 Set WA_REGISTRAR_MOTO_STOCK_SQS=1 to run moto's SQS unpatched (to compare figures, or to tell an emulator problem
@@ -584,6 +588,27 @@ def patch_sqs() -> None:
 # --------------------------------------------------------------------------------------------------- DynamoDB
 
 
+def patch_secret_version_dates() -> None:
+    import json
+
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    def list_secret_version_ids(self: Any, secret_id: str) -> str:
+        secret = self.secrets[secret_id]
+        versions = [
+            {
+                "CreatedDate": version["createdate"],
+                "LastAccessedDate": version.get("last_accessed_date", version["createdate"]),
+                "VersionId": version_id,
+                "VersionStages": version["version_stages"],
+            }
+            for version_id, version in secret.versions.items()
+        ]
+        return json.dumps({"ARN": secret.secret_id, "Name": secret.name, "NextToken": "", "Versions": versions})
+
+    SecretsManagerBackend.list_secret_version_ids = list_secret_version_ids
+
+
 class SerializedDynamoDb:
     def __init__(self, app):
         self.app = app
@@ -604,6 +629,7 @@ def main() -> None:
     args = parser.parse_args()
     if os.environ.get("WA_REGISTRAR_MOTO_STOCK_SQS") != "1":
         patch_sqs()
+    patch_secret_version_dates()
     from werkzeug.serving import run_simple
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app

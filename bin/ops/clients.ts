@@ -8,7 +8,7 @@ import type { Resources } from './resources.ts';
 export interface OpsClients {
   sqs: SQSClient;
   dynamodb: DynamoDBClient;
-  /** DescribeSecret only (which version is current): the CLI never reads a secret value. */
+  /** ListSecretVersionIds only (which version is current): the CLI never reads a secret value. */
   secretsManager: SecretsManagerClient;
   destroy(): void;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { slotLifetimeMs, type BudgetPolicy } from '../../shared/domain/budget.ts';
+import { numberItemExpiry, slotLifetimeMs, type BudgetPolicy } from '../../shared/domain/budget.ts';
 import type { AppGates, AttemptLedger, NumberHold, NumberRecord } from '../../shared/ledger/port.ts';
 import { formatTime } from '../views/format.ts';
 
@@ -50,14 +50,15 @@ export async function clearNumberHold(
 ): Promise<ClearHoldResult> {
   for (let round = 0; round < MAX_CONFLICTS; round++) {
     const number = await ledger.number(phoneNumberId);
-    const hold = number.hold;
+    // The account hold first: it stops every job, and a PIN hold under it still needs its own clear.
+    const hold = number.accountHold ?? number.hold;
     if (!hold) return { cleared: false, why: 'no_hold' };
     if (hold.cause === 'pin_locked' && hold.until !== undefined && hold.until > options.now && !options.force) {
       return { cleared: false, why: 'locked', hold };
     }
-    const { hold: _removed, ...rest } = number;
+    const { [hold === number.accountHold ? 'accountHold' : 'hold']: _removed, ...rest } = number;
     const next: NumberRecord = { ...rest, version: number.version + 1 };
-    const expiresAt = numberExpiry(next, options.now, options.policy);
+    const expiresAt = numberItemExpiry(next, options.now, options.policy);
     const result = await ledger.commit({ phoneNumberId, number: next, expiresAt: { number: expiresAt, job: expiresAt, attempt: expiresAt } }, randomUUID());
     if (result === 'committed') return { cleared: true, hold };
   }
@@ -82,14 +83,3 @@ export async function clearTokenGate(ledger: AttemptLedger, options: { now: numb
   throw new Error(`the ledger's app item kept changing (${MAX_CONFLICTS} conflicts); try again`);
 }
 
-/** A number item must outlive every spent slot's window, every block and every reservation it holds. */
-function numberExpiry(number: NumberRecord, now: number, policy: BudgetPolicy): number {
-  const lifetime = slotLifetimeMs(policy);
-  return Math.max(
-    now + lifetime,
-    ...number.spent.map((slot) => slot.at + lifetime),
-    ...number.reserved.map((slot) => slot.until),
-    number.blockedUntil.register ?? 0,
-    number.blockedUntil.deregister ?? 0,
-  );
-}

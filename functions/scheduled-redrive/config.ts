@@ -10,7 +10,7 @@ const scheduledRedriveConfigSchema = z.object({
   DEAD_LETTER_QUEUE_URL: z.url({ error: 'is required (an SQS queue URL)' }),
   /** The attempt ledger: held dead letters go back once their hold or gate is gone from it. */
   LEDGER_TABLE_NAME: z.string({ error: 'is required' }).min(1, 'is required'),
-  /** The token secret: a token_rejected dead letter goes back once a new version is current (DescribeSecret only). */
+  /** The token secret: a token_rejected dead letter goes back once a new version is current (ListSecretVersionIds only). */
   TOKEN_SECRET_ID: z.string({ error: 'is required' }).min(1, 'is required'),
   /** PIN secrets are PIN_SECRET_PREFIX + phoneNumberId: a PIN hold lifts once a new version is current. */
   PIN_SECRET_PREFIX: z.string({ error: 'is required' }).min(1, 'is required'),

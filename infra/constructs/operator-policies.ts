@@ -24,14 +24,14 @@ const OPERATOR_READ_ACTIONS = {
  * - job queue: SendMessage (SendMessageBatch too: enqueue, redrive);
  * - dead-letter queue: DeleteMessage (redrive, purge);
  * - ledger: PutItem (hold clear's TransactWriteItems holds Put items only; a transaction needs no action of its own);
- * - secrets: DescribeSecret (redrive --eligible/--all: is a refused PIN or token replaced by a new version?), which
+ * - secrets: ListSecretVersionIds (redrive --eligible/--all: is a refused PIN or token replaced by a new version?), which
  *   returns metadata, never a value.
  */
 const OPERATOR_WRITE_ACTIONS = {
   jobQueue: ['sqs:SendMessage'],
   deadLetterQueue: ['sqs:DeleteMessage'],
   ledger: ['dynamodb:PutItem'],
-  secrets: ['secretsmanager:DescribeSecret'],
+  secrets: ['secretsmanager:ListSecretVersionIds'],
 } as const;
 
 /** What {@link OperatorPolicies} grants on. */
@@ -75,6 +75,6 @@ export class OperatorPolicies extends Construct {
         new PolicyStatement({ sid: 'SeeSecretVersions', actions: [...OPERATOR_WRITE_ACTIONS.secrets], resources: [tokenArn, pinArnPattern] }),
       ],
     });
-    acknowledgePinPrefix(this.write, props.secrets, 'secretsmanager:DescribeSecret');
+    acknowledgePinPrefix(this.write, props.secrets, 'secretsmanager:ListSecretVersionIds');
   }
 }

@@ -154,19 +154,19 @@ export class RegistrarFunction extends Construct {
 
   /**
    * See whether held dead letters may go back (the scheduled redrive): read the number's hold and the app's gates
-   * on the ledger, and which version of the token and PIN secrets is current. DescribeSecret returns metadata only,
+   * on the ledger, and which version of the token and PIN secrets is current. ListSecretVersionIds returns metadata only,
    * so this role can never read a token or a PIN. Sets LEDGER_TABLE_NAME, TOKEN_SECRET_ID and PIN_SECRET_PREFIX.
    */
   checkHolds(ledger: AttemptLedger, secrets: SecretNames): this {
     ledger.grantHoldReads(this.role);
     const { tokenArn, pinArnPattern } = secretArns(this, secrets);
     this.role.addToPrincipalPolicy(
-      new PolicyStatement({ sid: 'SeeSecretVersions', actions: ['secretsmanager:DescribeSecret'], resources: [tokenArn, pinArnPattern] }),
+      new PolicyStatement({ sid: 'SeeSecretVersions', actions: ['secretsmanager:ListSecretVersionIds'], resources: [tokenArn, pinArnPattern] }),
     );
     this.function.addEnvironment('LEDGER_TABLE_NAME', ledger.table.tableName);
     this.function.addEnvironment('TOKEN_SECRET_ID', secrets.tokenSecretName);
     this.function.addEnvironment('PIN_SECRET_PREFIX', secrets.pinSecretPrefix);
-    acknowledgePinPrefix(this.role, secrets, 'secretsmanager:DescribeSecret');
+    acknowledgePinPrefix(this.role, secrets, 'secretsmanager:ListSecretVersionIds');
     return this;
   }
 

@@ -1,4 +1,4 @@
-import { DescribeSecretCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListSecretVersionIdsCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AttemptLedger } from '../ledger/port.ts';
 import type { HoldFacts, HoldProbe } from './hold-probe.ts';
 
@@ -10,9 +10,9 @@ export interface AwsHoldProbeOptions {
 }
 
 /**
- * The hold probe on AWS: the ledger for holds and gates, Secrets Manager's DescribeSecret for the version staged
- * AWSCURRENT. DescribeSecret returns metadata only: no secret value is read, so the caller needs no
- * GetSecretValue permission.
+ * The hold probe on AWS: the ledger for holds and gates, Secrets Manager's ListSecretVersionIds for the version
+ * staged AWSCURRENT and when it was stored. It returns metadata only: no secret value is read, so the caller needs
+ * no GetSecretValue permission.
  */
 export class AwsHoldProbe implements HoldProbe {
   readonly #ledger: AttemptLedger;
@@ -26,9 +26,9 @@ export class AwsHoldProbe implements HoldProbe {
   }
 
   async facts(hold: { cause: string; phoneNumberId: string }): Promise<HoldFacts> {
-    if (hold.cause === 'needs_verification') {
+    if (hold.cause === 'needs_verification' || hold.cause === 'account_restricted') {
       const number = await this.#ledger.number(hold.phoneNumberId);
-      return number.hold ? { numberHold: number.hold } : {};
+      return { ...(number.hold ? { numberHold: number.hold } : {}), ...(number.accountHold ? { accountHold: number.accountHold } : {}) };
     }
     if (hold.cause === 'token_rejected') {
       const [app, version] = await Promise.all([this.#ledger.appGates(), this.#currentVersion(this.#options.tokenSecretId, 'the token secret id')]);
@@ -42,12 +42,20 @@ export class AwsHoldProbe implements HoldProbe {
     return { ...(number.hold ? { numberHold: number.hold } : {}), ...version };
   }
 
-  async #currentVersion(secretId: string | undefined, what: string): Promise<Pick<HoldFacts, 'secretVersion' | 'secretProblem'>> {
+  async #currentVersion(secretId: string | undefined, what: string): Promise<Pick<HoldFacts, 'secretVersion' | 'secretProblem' | 'secretCreatedAt'>> {
     if (secretId === undefined) return { secretProblem: `${what} is not known here` };
     try {
-      const output = await this.#secrets.send(new DescribeSecretCommand({ SecretId: secretId }));
-      const current = Object.entries(output.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
-      return current === undefined ? { secretProblem: 'no version is staged AWSCURRENT' } : { secretVersion: current };
+      const versions = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await this.#secrets.send(new ListSecretVersionIdsCommand({ SecretId: secretId, NextToken: nextToken }));
+        versions.push(...(page.Versions ?? []));
+        nextToken = page.NextToken;
+      } while (nextToken);
+      const current = versions.find((version) => version.VersionStages?.includes('AWSCURRENT'));
+      if (current?.VersionId === undefined) return { secretProblem: 'no version is staged AWSCURRENT' };
+      const createdAt = current.CreatedDate?.getTime();
+      return { secretVersion: current.VersionId, ...(createdAt === undefined ? {} : { secretCreatedAt: createdAt }) };
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return { secretProblem: 'the secret does not exist' };
       throw error;

@@ -6,7 +6,7 @@ import type { DeadLetter, ViewCategory } from './dead-letter.ts';
  * them back once the hold is lifted: cleared on the ledger (`wa-registrar hold clear`), or, for PIN and token
  * causes, a new version of the secret Meta refused.
  */
-export const HELD_CATEGORIES = ['pin_rejected', 'pin_locked', 'token_rejected', 'needs_verification'] as const;
+export const HELD_CATEGORIES = ['pin_rejected', 'pin_locked', 'token_rejected', 'needs_verification', 'pin_changed', 'account_restricted'] as const;
 export type HeldCategory = (typeof HELD_CATEGORIES)[number];
 
 export function isHeldCategory(category: ViewCategory): category is HeldCategory {
@@ -42,6 +42,10 @@ export function deadLetterHold(message: DeadLetter): DeadLetterHold | undefined 
 export interface HoldFacts {
   /** The number's hold on the ledger now (needs_verification and PIN causes). */
   numberHold?: NumberHold;
+  /** The number's account hold on the ledger now (account_restricted). */
+  accountHold?: NumberHold;
+  /** When the AWSCURRENT PIN version was stored (pin_changed). */
+  secretCreatedAt?: number;
   /** The app's token gate now (token_rejected). */
   tokenGate?: AppGates['tokenGate'];
   /** The AWSCURRENT version of the PIN or token secret (PIN and token causes). */
@@ -52,7 +56,7 @@ export interface HoldFacts {
 
 /**
  * The port behind the redrive's hold check: reads what lifts a hold. The adapter reads the ledger and calls
- * Secrets Manager's DescribeSecret; tests pass their own.
+ * Secrets Manager's ListSecretVersionIds; tests pass their own.
  */
 export interface HoldProbe {
   facts(hold: Pick<DeadLetterHold, 'cause' | 'phoneNumberId'>): Promise<HoldFacts>;
@@ -90,6 +94,24 @@ export function holdVerdict(hold: DeadLetterHold, facts: HoldFacts, now: number)
           : 'the token gate is closed and the refused token version is still current: store a new token version',
       };
     }
+    case 'account_restricted':
+      if (facts.accountHold) {
+        return { lifted: false, why: `the business account is still restricted (${facts.accountHold.detail}, since ${iso(facts.accountHold.since)}): a later account_update lifts it, or wa-registrar hold clear ${hold.phoneNumberId}` };
+      }
+      return { lifted: true, how: 'the account hold is lifted' };
+    case 'pin_changed': {
+      const ledgerHold = facts.numberHold;
+      if (ledgerHold?.cause !== 'pin_changed') return { lifted: true, how: 'the PIN-changed hold is cleared' };
+      if (facts.secretCreatedAt !== undefined && facts.secretCreatedAt > ledgerHold.since) {
+        return { lifted: true, how: `a PIN version stored after the change (${iso(facts.secretCreatedAt)}) is current` };
+      }
+      return {
+        lifted: false,
+        why: facts.secretVersion === undefined
+          ? `the PIN changed at ${iso(ledgerHold.since)} and the PIN secret has no current version (${facts.secretProblem ?? 'unknown'})`
+          : `the PIN changed at ${iso(ledgerHold.since)} and the current PIN version is older: store the current PIN as a new version, or wa-registrar hold clear ${hold.phoneNumberId}`,
+      };
+    }
     case 'pin_rejected':
     case 'pin_locked': {
       const lockedUntil = Math.max(
@@ -110,12 +132,21 @@ export function holdVerdict(hold: DeadLetterHold, facts: HoldFacts, now: number)
   }
 }
 
+/** Which facts a cause reads: causes of one kind share a probe per number. */
+const PROBE_KIND: Record<Exclude<HeldCategory, 'token_rejected'>, 'number' | 'pin'> = {
+  needs_verification: 'number',
+  account_restricted: 'number',
+  pin_rejected: 'pin',
+  pin_locked: 'pin',
+  pin_changed: 'pin',
+};
+
 /** One probe per run: each number's hold and each secret is read once, however many dead letters name it. */
 export function memoizeProbe(probe: HoldProbe): HoldProbe {
   const seen = new Map<string, Promise<HoldFacts>>();
   return {
     facts(hold) {
-      const key = hold.cause === 'token_rejected' ? 'token' : `${hold.cause === 'needs_verification' ? 'number' : 'pin'}#${hold.phoneNumberId}`;
+      const key = hold.cause === 'token_rejected' ? 'token' : `${PROBE_KIND[hold.cause]}#${hold.phoneNumberId}`;
       let facts = seen.get(key);
       if (!facts) {
         facts = probe.facts(hold);

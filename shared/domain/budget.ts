@@ -53,6 +53,29 @@ export function slotLifetimeMs(policy: Pick<BudgetPolicy, 'windowMs' | 'marginMs
   return policy.windowMs + policy.marginMs;
 }
 
+/** A held number's item is kept this long after its last write, so the hold is not lost to TTL. */
+const HOLD_KEPT_MS = 30 * 24 * HOUR_MS;
+
+/**
+ * When a number item may expire: after every slot's window, block and reservation, a month after a hold was last
+ * written, and a month after an open name-approval deadline. One definition for the worker, the resolver and the CLI.
+ */
+export function numberItemExpiry(number: NumberItemLifetime, now: number, policy: Pick<BudgetPolicy, 'windowMs' | 'marginMs'>): number {
+  const lifetime = slotLifetimeMs(policy);
+  return Math.max(
+    now + lifetime,
+    ...number.spent.map((slot) => slot.at + lifetime),
+    ...number.reserved.map((slot) => slot.until),
+    number.blockedUntil.register ?? 0,
+    number.blockedUntil.deregister ?? 0,
+    number.hold || number.accountHold ? now + HOLD_KEPT_MS : 0,
+    number.nameApproval ? number.nameApproval.deadline + HOLD_KEPT_MS : 0,
+  );
+}
+
+/** What a number item's lifetime depends on. */
+type NumberItemLifetime = NumberBudget & { hold?: unknown; accountHold?: unknown; nameApproval?: { deadline: number } };
+
 function countsFor(slotOperation: LimitedOperation | 'any', operation: LimitedOperation, policy: BudgetPolicy): boolean {
   return policy.shared || slotOperation === 'any' || slotOperation === operation;
 }

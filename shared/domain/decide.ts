@@ -1,4 +1,4 @@
-import { decisionHold, type JobDecision, type JobRecord, type LedgerChanges, type NumberRecord } from '../ledger/port.ts';
+import { decisionHold, nameApprovalMet, type AppGates, type JobDecision, type JobRecord, type LedgerChanges, type NumberRecord } from '../ledger/port.ts';
 import { evaluateBudget, pruneSpent, type LimitedOperation } from './budget.ts';
 import {
   REREGISTER_REASONS,
@@ -47,7 +47,12 @@ export function decide(input: DecideInput, attemptId: string): Step {
   }
 
   const app = snapshot.app;
-  if (app.throttledUntil !== undefined && app.throttledUntil > now) return waitForThrottle(input, app.throttledUntil);
+  const throttledUntil = throttleFor(app, snapshot.number.businessAccountId ?? job.businessAccountId, now);
+  if (throttledUntil !== undefined) return waitForThrottle(input, throttledUntil);
+  const accountHold = snapshot.number.accountHold;
+  if (accountHold) {
+    return deadLetter(input, decisionFor('account_held', `Held since ${iso(accountHold.since)} (${accountHold.detail}); nothing sent.`, { hold: decisionHold(accountHold) }));
+  }
   const token = secrets.token;
   if (token.kind !== 'found') return deadLetter(input, decisionFor('missing_token', secretProblem('token', token)));
   let liftTokenGate = false;
@@ -75,6 +80,8 @@ export function decide(input: DecideInput, attemptId: string): Step {
   if (registers && pin?.kind !== 'found') return deadLetter(input, decisionFor('missing_pin', secretProblem(`PIN for ${job.phoneNumberId}`, pin ?? { kind: 'missing' })));
 
   let number: NumberRecord = snapshot.number;
+  // A job that knows the number's business teaches it to the ledger (per-business gates need it).
+  if (number.businessAccountId === undefined && job.businessAccountId !== undefined) number = { ...number, businessAccountId: job.businessAccountId };
   if (registeredSince && number.incompleteDeregister) {
     const { incompleteDeregister: _stale, ...rest } = number;
     number = rest;
@@ -175,19 +182,40 @@ function mayTakeOver(record: JobRecord, input: DecideInput): boolean {
   return messageId === input.delivery.messageId && Number(count) < input.delivery.receiveCount;
 }
 
+/**
+ * When Meta's throttle ends for this number: the app-wide one, its business's, or (business unknown) any business's,
+ * since the number may belong to it. Undefined when nothing throttles it now.
+ */
+export function throttleFor(app: Pick<AppGates, 'throttledUntil' | 'businessThrottles'>, businessAccountId: string | undefined, now: number): number | undefined {
+  const perBusiness = app.businessThrottles ?? {};
+  const candidates = [app.throttledUntil ?? 0, ...(businessAccountId === undefined ? Object.values(perBusiness) : [perBusiness[businessAccountId] ?? 0])];
+  const until = Math.max(...candidates);
+  return until > now ? until : undefined;
+}
+
 function waitForThrottle(input: DecideInput, until: number): Step {
   if (until - input.now <= input.policy.maxWaitMs) return { kind: 'wait', until, detail: `Meta throttles the app until ${iso(until)}; nothing sent until then` };
   return deadLetter(input, decisionFor('throttle_too_long', `Throttled until ${iso(until)}.`, { eligibleAt: until }));
 }
 
 /** PIN holds: the cached PIN is re-read when a hold names its version; a new version lifts the hold. */
-function checkPinHold(input: DecideInput, number: NumberRecord, pin: { version: string; fresh: boolean }): { step?: Step; number: NumberRecord } {
+function checkPinHold(input: DecideInput, number: NumberRecord, pin: { version: string; fresh: boolean; createdAt?: number }): { step?: Step; number: NumberRecord } {
   const hold = number.hold;
   if (hold?.cause === 'pin_locked' && (hold.until ?? 0) > input.now) {
     return { step: deadLetter(input, decisionFor('pin_locked_held', `Locked until ${iso(hold.until!)}; nothing sent.`, { eligibleAt: hold.until!, hold: decisionHold(hold) })), number };
   }
   if (hold?.cause === 'deregister_stuck') {
     return { step: deadLetter(input, decisionFor('deregister_stuck_held', `Held since ${iso(hold.since)}; nothing sent.`, { hold: decisionHold(hold) })), number };
+  }
+  if (hold?.cause === 'pin_changed') {
+    // Meta says the PIN changed at `since`: only a PIN version stored after that can be the current one.
+    if (pin.createdAt !== undefined && pin.createdAt > hold.since) {
+      const { hold: _lifted, ...rest } = number;
+      return { number: rest };
+    }
+    if (!pin.fresh) return { step: { kind: 'refresh_secrets', pin: true }, number };
+    const stored = pin.createdAt === undefined ? 'its creation time is unknown' : `it was stored ${iso(pin.createdAt)}`;
+    return { step: deadLetter(input, decisionFor('pin_changed_held', `Changed ${iso(hold.since)} (${hold.detail}); the stored PIN version is older (${stored}); nothing sent.`, { hold: decisionHold(hold) })), number };
   }
   const staleCache = number.lastPinVersion !== undefined && number.lastPinVersion !== pin.version;
   const pinHold = hold?.cause === 'pin_rejected' || hold?.cause === 'pin_locked';
@@ -229,6 +257,10 @@ function preFlight(input: DecideInput, current: JobRecord, number: NumberRecord,
   if (!connected) return undefined;
   if (job.action === 'set_localization') return deadLetter(input, decisionFor('registered_meanwhile', 'Nothing sent.'));
   if (job.dataLocalizationRegion !== undefined) return deadLetter(input, decisionFor('region_on_registered', `Region ${job.dataLocalizationRegion}; nothing sent.`));
+  // A name approval takes effect with one register after it: a second job for the same approval sends nothing.
+  if (job.reason === 'name_change' && nameApprovalMet(number)) {
+    return completeWithoutRequest(input, current, number, `registered after the name approval of ${iso(number.nameApproval!.approvedAt)}; nothing sent`);
+  }
   if (REREGISTER_REASONS.has(job.reason) && !current.progress.deregisterDone) return undefined;
   return completeWithoutRequest(input, current, number, `number already registered on Cloud API (state ${state.status}); nothing sent`);
 }

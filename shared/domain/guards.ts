@@ -10,6 +10,7 @@ export interface GuardRow {
 }
 
 const SEQ = 'test/integration/worker-fault-sequences.test.ts';
+const HOOKS = 'test/integration/worker-webhook-holds.test.ts';
 
 export const GUARDS: readonly GuardRow[] = [
   {
@@ -101,5 +102,25 @@ export const GUARDS: readonly GuardRow[] = [
     risk: 'A secret kept in a dead letter',
     guard: 'Invalid bodies, JSON or not, are redacted by shape (secret-looking keys, token-like and 6-digit values) before the envelope is written; every envelope gets a final pass.',
     provenBy: `${SEQ} › 12. invalid jobs keep no secret`,
+  },
+  {
+    risk: 'A register with a PIN someone changed elsewhere',
+    guard: "Meta's `security` webhook (PIN_CHANGED, PIN_RESET_REQUEST) holds the number: register jobs send nothing until the PIN secret has a version stored after the change (the cached PIN is re-read first).",
+    provenBy: `${HOOKS} › PinChanged holds register jobs`,
+  },
+  {
+    risk: 'Requests for a number whose business account Meta restricted or removed',
+    guard: 'An `account_update` that restricts, disables or removes the account holds every known number of the business, for every action, until a later update lifts it (or `hold clear`).',
+    provenBy: `${HOOKS} › an account hold stops every job of the number`,
+  },
+  {
+    risk: "One business's throttle stopping every business, or a number of unknown business running into it",
+    guard: "A throttle whose usage header names a business holds that business's numbers (and numbers whose business is not known yet); others go on.",
+    provenBy: `${HOOKS} › a throttle on one business leaves another business's numbers alone`,
+  },
+  {
+    risk: 'A second re-register for one name approval',
+    guard: 'A `name_change` register of a connected number completes without a request once a register took effect after the approval on the ledger; the approval webhook makes one job (its key comes from the change).',
+    provenBy: `${HOOKS} › a name_change job for an approval a register already followed sends nothing`,
   },
 ];

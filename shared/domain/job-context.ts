@@ -3,7 +3,7 @@ import type { NumberState } from '../graph/port.ts';
 import type { JobReason, JobV1 } from '../jobs/job.v1.ts';
 import type { AppGates, JobDecision, JobRecord, LedgerChanges, LedgerSnapshot, NumberRecord } from '../ledger/port.ts';
 import type { SecretLookup } from '../secrets/port.ts';
-import type { BudgetPolicy, LimitedOperation } from './budget.ts';
+import { numberItemExpiry, slotLifetimeMs, type BudgetPolicy, type LimitedOperation } from './budget.ts';
 import type { ReadInterpretation } from './interpret.ts';
 import { DEAD_LETTER_REASONS, type ReasonKey } from './reasons.ts';
 
@@ -95,7 +95,6 @@ export function changesOf(
   items: { number?: NumberRecord; job?: JobRecord; app?: AppGates; checkApp?: number; attempt?: LedgerChanges['attempt'] },
 ): LedgerChanges {
   const { now, policy } = input;
-  const numberTtl = Math.max(now + policy.budget.windowMs + policy.budget.marginMs, items.number?.hold ? now + 30 * 24 * 3_600_000 : 0);
   return {
     phoneNumberId: input.job.phoneNumberId,
     ...(items.number ? { number: { ...items.number, version: items.number.version + 1 } } : {}),
@@ -104,7 +103,7 @@ export function changesOf(
     ...(items.checkApp !== undefined ? { checkApp: items.checkApp } : {}),
     ...(items.attempt ? { attempt: items.attempt } : {}),
     expiresAt: {
-      number: Math.max(numberTtl, ...Object.values(items.number?.blockedUntil ?? {}).map((until) => until ?? 0)),
+      number: items.number ? numberItemExpiry(items.number, now, policy.budget) : now + slotLifetimeMs(policy.budget),
       job: now + policy.jobRecordMs,
       attempt: now + policy.budget.windowMs + policy.budget.marginMs,
     },

@@ -59,6 +59,16 @@ export const DEAD_LETTER_REASONS = {
     summary: 'The number is held: Meta checks no PIN for it until eligibleAt.',
     hint: 'After eligibleAt, store a new PIN version if the PIN was wrong (or `hold clear` once sure it is right); the scheduled redrive then sends the job back.',
   },
+  pin_changed_held: {
+    category: 'pin_changed',
+    summary: "The number is held: Meta's security webhook said its PIN was changed (or a reset requested) after the stored PIN version was written.",
+    hint: "Store the number's current PIN as a new version of its PIN secret (or `wa-registrar hold clear <phoneNumberId>` once sure it is right); the scheduled redrive then sends the job back.",
+  },
+  account_held: {
+    category: 'account_restricted',
+    summary: "The number is held: an account_update restricted, disabled or removed its business account.",
+    hint: 'A later account_update that lifts the restriction ends the hold (or `wa-registrar hold clear <phoneNumberId>` once the account is in good standing); the scheduled redrive then sends the job back.',
+  },
   token_held: {
     category: 'token_rejected',
     summary: 'The token gate is closed: Meta refused the token version that is still stored.',

@@ -4,7 +4,14 @@
  * this call rather than taken from the cache.
  */
 export type SecretLookup =
-  | { kind: 'found'; value: string; version: string; fresh: boolean }
+  | {
+      kind: 'found';
+      value: string;
+      version: string;
+      fresh: boolean;
+      /** When this version was stored (Secrets Manager's CreatedDate): a PIN changed elsewhere is stale before it. */
+      createdAt?: number;
+    }
   | { kind: 'missing' }
   | { kind: 'malformed'; problem: string };
 

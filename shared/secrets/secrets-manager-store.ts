@@ -70,7 +70,9 @@ export class SecretsManagerStore implements SecretStore {
       const output = await this.#client.send(new GetSecretValueCommand({ SecretId: secretId }));
       if (output.SecretString === undefined) return { kind: 'malformed', problem: 'the secret has no string value' };
       const parsed = parse(output.SecretString);
-      return parsed.kind === 'found' ? { ...parsed, version: output.VersionId ?? 'unversioned', fresh: true } : parsed;
+      if (parsed.kind !== 'found') return parsed;
+      const createdAt = output.CreatedDate?.getTime();
+      return { ...parsed, version: output.VersionId ?? 'unversioned', fresh: true, ...(createdAt === undefined ? {} : { createdAt }) };
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return { kind: 'missing' };
       throw error;

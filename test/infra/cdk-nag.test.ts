@@ -51,7 +51,7 @@ describe('cdk-nag AwsSolutions', () => {
     // Act
     const acks = acknowledgements(app).filter((ack) => ack.id.startsWith('AwsSolutions-'));
     // Assess: the PIN prefix on the worker (GetSecretValue), the scheduled redrive and the operators' write
-    // policy (DescribeSecret).
+    // policy (ListSecretVersionIds).
     expect(acks.map(({ path, id }) => ({ path, id }))).toEqual(
       expect.arrayContaining([
         { path: stack.jobs.deadLetterQueue.node.path, id: 'AwsSolutions-SQS3' },
@@ -73,7 +73,7 @@ describe('cdk-nag AwsSolutions', () => {
     ],
     [
       'a second wildcard on the scheduled redrive role (its PIN acknowledgement covers only its own ARN)',
-      (stack) => stack.redrive!.fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: ['*'] })),
+      (stack) => stack.redrive!.fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:ListSecretVersionIds'], resources: ['*'] })),
       /^AwsSolutions-IAM5\[Resource::\*\] .*\/ScheduledRedrive\/Redrive\/Role\/DefaultPolicy\/Resource$/,
     ],
     [

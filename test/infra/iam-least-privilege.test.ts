@@ -160,7 +160,7 @@ describe('IAM walker', () => {
       const secret = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:';
       // Act
       const grants = grantsOf(stack.redrive!.fn.role.node.findChild('DefaultPolicy'));
-      // Assess: DescribeSecret only (which version is current), never GetSecretValue; no ledger write. No
+      // Assess: ListSecretVersionIds only (which version is current), never GetSecretValue; no ledger write. No
       // GetQueueAttributes: the redrive scans, releases and deletes, it never counts the queue.
       expect(grants).toEqual(
         [
@@ -168,8 +168,8 @@ describe('IAM walker', () => {
           `sqs:SendMessage ${arnOf(stack.jobs.queue.queueArn)}`,
           `dynamodb:BatchGetItem ${table}`,
           `dynamodb:GetItem ${table}`,
-          `secretsmanager:DescribeSecret ${secret}wa-registrar/dev/graph-token-??????`,
-          `secretsmanager:DescribeSecret ${secret}wa-registrar/dev/pin/*`,
+          `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/graph-token-??????`,
+          `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/pin/*`,
         ].sort(),
       );
     });
@@ -197,14 +197,14 @@ describe('IAM walker', () => {
       // Act
       const grants = grantsOf(stack.operators.write);
       // Assess: SendMessage(Batch) to the job queue, DeleteMessage on the DLQ, hold clear's transaction of Put
-      // items only (PutItem; no ConditionCheck item), and the redrive's hold check (DescribeSecret: versions only).
+      // items only (PutItem; no ConditionCheck item), and the redrive's hold check (ListSecretVersionIds: versions only).
       expect(grants).toEqual(
         [
           `sqs:SendMessage ${arnOf(stack.jobs.queue.queueArn)}`,
           `sqs:DeleteMessage ${arnOf(stack.jobs.deadLetterQueue.queueArn)}`,
           `dynamodb:PutItem ${arnOf(stack.ledger.table.tableArn)}`,
-          `secretsmanager:DescribeSecret ${secret}wa-registrar/dev/graph-token-??????`,
-          `secretsmanager:DescribeSecret ${secret}wa-registrar/dev/pin/*`,
+          `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/graph-token-??????`,
+          `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/pin/*`,
         ].sort(),
       );
     });

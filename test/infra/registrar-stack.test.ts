@@ -279,7 +279,7 @@ describe('alarms', () => {
   it('pages a person for every dead-letter category except rate_limited, which redrives itself', () => {
     // Assess: the list, spelled out (PERSON_CATEGORIES is computed from the envelope schema's lists)
     expect([...PERSON_CATEGORIES].sort()).toEqual(
-      ['invalid_job', 'missing_secret', 'needs_verification', 'permanent_error', 'pin_locked', 'pin_rejected', 'retries_exhausted', 'token_rejected'].sort(),
+      ['invalid_job', 'missing_secret', 'needs_verification', 'permanent_error', 'pin_locked', 'pin_rejected', 'retries_exhausted', 'token_rejected', 'pin_changed', 'account_restricted'].sort(),
     );
     const categoriesAlarmed = alarms()
       .filter((a) => watched(a.Properties).MetricName === METRICS.deadLettered)

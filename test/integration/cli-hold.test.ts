@@ -108,7 +108,7 @@ describe('wa-registrar hold clear and held dead-letters (against moto)', () => {
     expect((await receiveAll(env.sqs, env.stack.jobQueueUrl)).map((message) => message.Attributes?.MessageGroupId)).toEqual(['803']);
   });
 
-  it('dlq redrive --eligible sends a pin_rejected dead-letter once a new PIN version is stored (DescribeSecret, no value read)', async () => {
+  it('dlq redrive --eligible sends a pin_rejected dead-letter once a new PIN version is stored (ListSecretVersionIds, no value read)', async () => {
     // Prepare
     const secrets = new SecretsManagerClient({ region: 'eu-west-1' });
     const name = `${env.stack.pinSecretPrefix}804`;
