@@ -25,3 +25,4 @@ export class ManualClock implements Clock {
 
 export const HOUR_MS = 3_600_000;
 export const MINUTE_MS = 60_000;
+export const DAY_MS = 24 * HOUR_MS;

@@ -9,7 +9,8 @@ import {
   type BudgetScope,
   type LimitedOperation,
 } from '../../shared/domain/budget.ts';
-import type { AppGates, AttemptLedger, AttemptRecord, NumberRecord } from '../../shared/ledger/port.ts';
+import { throttleFor } from '../../shared/domain/decide.ts';
+import { nameApprovalMet, type AppGates, type AttemptLedger, type AttemptRecord, type NumberHold, type NumberRecord } from '../../shared/ledger/port.ts';
 import { formatRelative, formatTime, table, usageBar } from './format.ts';
 import { holdLiftedBy, tokenGateLiftedBy } from '../ops/holds.ts';
 
@@ -48,7 +49,7 @@ interface ScopeStatus {
 
 /** The number's hold as the status view shows it. */
 interface StatusHold {
-  cause: NonNullable<NumberRecord['hold']>['cause'];
+  cause: NumberHold['cause'];
   since: string;
   until?: string;
   /** The PIN secret version Meta refused. */
@@ -66,6 +67,12 @@ export interface StatusView {
   policy: { limit: number; windowHours: number; marginMinutes: number; shared: boolean };
   scopes: ScopeStatus[];
   hold?: StatusHold;
+  /** An account_update restricted the number's business: every job of the number is held. */
+  accountHold?: StatusHold;
+  /** The number's WhatsApp Business Account, when a webhook or a job named it. */
+  businessAccountId?: string;
+  /** The latest display-name approval and its re-register deadline. */
+  nameApproval?: { approvedAt: string; reRegisterBy: string; requestedName?: string; met: boolean };
   /** Slots promised to sagas in progress (each counts as spent until used or `until`). */
   reserved: Array<{ jobKey: string; operation: LimitedOperation; at: string; until: string }>;
   /** The last register or deregister that took effect, by any job. */
@@ -73,6 +80,8 @@ export interface StatusView {
   /** App-wide gates: they stop every job, for every number. */
   app: {
     throttledUntil?: string;
+    /** Meta's throttle on this number's business (any business's while the number's business is unknown). */
+    businessThrottledUntil?: string;
     tokenGate?: { tokenVersion: string; since: string; code: number; liftedBy: string };
   };
   /** Requests still on the ledger but outside window + margin (they no longer count). */
@@ -131,22 +140,23 @@ export function buildStatus(number: NumberRecord, history: AttemptRecord[], app:
     legacy > 0 && !policy.shared
       ? [`${legacy} request(s) from the ledger's first layout have no recorded operation; they count against both register and deregister`]
       : [];
-  const hold = number.hold;
+  const approval = number.nameApproval;
+  const businessThrottledUntil = throttleFor({ businessThrottles: app.businessThrottles ?? {} }, number.businessAccountId, now);
   return {
     phoneNumberId: number.phoneNumberId,
     now: iso(now),
     policy: { limit: policy.limit, windowHours: policy.windowMs / HOUR_MS, marginMinutes: policy.marginMs / MINUTE_MS, shared: policy.shared },
     scopes,
-    ...(hold
+    ...(number.hold ? { hold: statusHold(number.phoneNumberId, number.hold, now) } : {}),
+    ...(number.accountHold ? { accountHold: statusHold(number.phoneNumberId, number.accountHold, now) } : {}),
+    ...(number.businessAccountId === undefined ? {} : { businessAccountId: number.businessAccountId }),
+    ...(approval
       ? {
-          hold: {
-            cause: hold.cause,
-            since: iso(hold.since),
-            ...(hold.until === undefined ? {} : { until: iso(hold.until) }),
-            ...(hold.pinVersion === undefined ? {} : { secretVersion: hold.pinVersion }),
-            ...(hold.code === undefined ? {} : { code: hold.code }),
-            detail: hold.detail,
-            liftedBy: holdLiftedBy(number.phoneNumberId, hold, now),
+          nameApproval: {
+            approvedAt: iso(approval.approvedAt),
+            reRegisterBy: iso(approval.deadline),
+            ...(approval.requestedName === undefined ? {} : { requestedName: approval.requestedName }),
+            met: nameApprovalMet(number),
           },
         }
       : {}),
@@ -154,6 +164,7 @@ export function buildStatus(number: NumberRecord, history: AttemptRecord[], app:
     ...(number.lastSuccess ? { lastSuccess: { operation: number.lastSuccess.operation, at: iso(number.lastSuccess.at) } } : {}),
     app: {
       ...(app.throttledUntil !== undefined && app.throttledUntil > now ? { throttledUntil: iso(app.throttledUntil) } : {}),
+      ...(businessThrottledUntil === undefined ? {} : { businessThrottledUntil: iso(businessThrottledUntil) }),
       ...(app.tokenGate
         ? { tokenGate: { tokenVersion: app.tokenGate.tokenVersion, since: iso(app.tokenGate.since), code: app.tokenGate.code, liftedBy: tokenGateLiftedBy() } }
         : {}),
@@ -176,20 +187,18 @@ export function renderStatus(view: StatusView): string {
   const budget = view.policy.shared ? 'shared by register and deregister' : 'separate for register and deregister';
   const margin = view.policy.marginMinutes > 0 ? ` (+ ${view.policy.marginMinutes} min margin)` : '';
   lines.push(`Number ${view.phoneNumberId}: ${view.policy.limit} requests per ${view.policy.windowHours} h${margin}, ${budget} (now ${formatTime(now)})`);
-  if (view.hold) {
-    const hold = view.hold;
-    const facts = [
-      hold.code === undefined ? undefined : `code ${hold.code}`,
-      hold.secretVersion === undefined ? undefined : `PIN version ${hold.secretVersion}`,
-      hold.until === undefined ? undefined : `until ${formatTime(Date.parse(hold.until))} (${formatRelative(Date.parse(hold.until), now)})`,
-    ].filter(Boolean);
-    lines.push('');
-    lines.push(`HELD (${hold.cause}) since ${formatTime(Date.parse(hold.since))}${facts.length > 0 ? `, ${facts.join(', ')}` : ''}: ${hold.detail}`);
-    lines.push(`  ${hold.liftedBy}`);
-  }
+  if (view.businessAccountId) lines.push(`Business account (WABA) ${view.businessAccountId}`);
+  if (view.accountHold) lines.push('', ...renderHold('ACCOUNT HELD', view.accountHold, now));
+  if (view.hold) lines.push('', ...renderHold('HELD', view.hold, now));
+  if (view.nameApproval) lines.push('', renderNameApproval(view.nameApproval, now));
   if (view.app.throttledUntil) {
     const until = Date.parse(view.app.throttledUntil);
     lines.push('', `APP THROTTLED by Meta until ${formatTime(until)} (${formatRelative(until, now)}): every job, for every number, waits`);
+  }
+  if (view.app.businessThrottledUntil) {
+    const until = Date.parse(view.app.businessThrottledUntil);
+    const whose = view.businessAccountId === undefined ? 'a business (this number\'s business is not known yet)' : `business ${view.businessAccountId}`;
+    lines.push('', `BUSINESS THROTTLED: Meta throttles ${whose} until ${formatTime(until)} (${formatRelative(until, now)}): this number's jobs wait`);
   }
   if (view.app.tokenGate) {
     const gate = view.app.tokenGate;
@@ -236,6 +245,37 @@ export function renderStatus(view: StatusView): string {
   if (view.olderAttempts > 0) lines.push('', `${view.olderAttempts} older request(s) on the ledger no longer count.`);
   for (const note of view.notes) lines.push('', `Note: ${note}.`);
   return lines.join('\n');
+}
+
+function statusHold(phoneNumberId: string, hold: NumberHold, now: number): StatusHold {
+  return {
+    cause: hold.cause,
+    since: iso(hold.since),
+    ...(hold.until === undefined ? {} : { until: iso(hold.until) }),
+    ...(hold.pinVersion === undefined ? {} : { secretVersion: hold.pinVersion }),
+    ...(hold.code === undefined ? {} : { code: hold.code }),
+    detail: hold.detail,
+    liftedBy: holdLiftedBy(phoneNumberId, hold, now),
+  };
+}
+
+function renderHold(label: string, hold: StatusHold, now: number): string[] {
+  const facts = [
+    hold.code === undefined ? undefined : `code ${hold.code}`,
+    hold.secretVersion === undefined ? undefined : `PIN version ${hold.secretVersion}`,
+    hold.until === undefined ? undefined : `until ${formatTime(Date.parse(hold.until))} (${formatRelative(Date.parse(hold.until), now)})`,
+  ].filter(Boolean);
+  return [`${label} (${hold.cause}) since ${formatTime(Date.parse(hold.since))}${facts.length > 0 ? `, ${facts.join(', ')}` : ''}: ${hold.detail}`, `  ${hold.liftedBy}`];
+}
+
+/** "re-register by …", and whether it was met: an approval lapses 14 days after Meta gave it. */
+function renderNameApproval(approval: NonNullable<StatusView['nameApproval']>, now: number): string {
+  const by = Date.parse(approval.reRegisterBy);
+  const name = approval.requestedName === undefined ? 'new display name' : `display name "${approval.requestedName}"`;
+  const approved = `${name} approved ${formatTime(Date.parse(approval.approvedAt))}`;
+  if (approval.met) return `Name: ${approved}; re-registered since (met).`;
+  if (by <= now) return `Name: ${approved}; re-register by ${formatTime(by)} MISSED: the approval has lapsed, submit the name again.`;
+  return `Name: ${approved}; re-register by ${formatTime(by)} (${formatRelative(by, now)}), not yet met.`;
 }
 
 function toStatusAttempt(attempt: AttemptRecord): StatusAttempt {

@@ -1,4 +1,4 @@
-import { HOUR_MS, MINUTE_MS } from '../clock.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../clock.ts';
 import type { LimitedOperation, NumberBudget, SpentSlot } from '../limited-operations.ts';
 
 export type { LimitedOperation, NumberBudget, ReservedSlot, SpentSlot } from '../limited-operations.ts';
@@ -54,7 +54,7 @@ export function slotLifetimeMs(policy: Pick<BudgetPolicy, 'windowMs' | 'marginMs
 }
 
 /** A held number's item is kept this long after its last write, so the hold is not lost to TTL. */
-const HOLD_KEPT_MS = 30 * 24 * HOUR_MS;
+const HOLD_KEPT_MS = 30 * DAY_MS;
 
 /**
  * When a number item may expire: after every slot's window, block and reservation, a month after a hold was last

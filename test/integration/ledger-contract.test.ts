@@ -219,4 +219,46 @@ describe.each(ledgers)('%s', (_name, create) => {
     expect(snapshot.number).toEqual(numberAt(2));
     expect(snapshot.app).toEqual({ version: 2 });
   });
+  it('stores a business item and a number with its webhook facts in one commit, under both versions', async () => {
+    // Prepare
+    const business = { businessAccountId: '900', version: 1, numbers: { '15550783881': '42' }, listedAt: T, account: { state: 'restricted' as const, at: T, event: 'ACCOUNT_RESTRICTION' } };
+    const accountHold = { cause: 'account_restricted' as const, since: T, businessAccountId: '900', detail: 'ACCOUNT_RESTRICTION' };
+    const nameApproval = { approvedAt: T, deadline: T + 14 * 86_400_000, changeId: 'c'.repeat(64), requestedName: 'Acme' };
+    const number = numberAt(1, { businessAccountId: '900', accountHold, nameApproval });
+    const deadline = { phoneNumberId: '42', approvedAt: T, deadline: nameApproval.deadline, businessAccountId: '900' };
+    // Act
+    const first = await ledger.commit({ ...changes({ number }), business, deadline }, randomUUID());
+    const stale = await ledger.commit({ phoneNumberId: '42', expiresAt: KEEP, business: { ...business, numbers: {} } }, randomUUID());
+    // Assess
+    expect([first, stale]).toEqual(['committed', 'conflict']);
+    expect(await ledger.business('900')).toEqual(business);
+    expect(await ledger.business('901')).toEqual({ businessAccountId: '901', version: 0, numbers: {} });
+    expect(await ledger.number('42')).toEqual(number);
+    expect(await ledger.deadlines()).toEqual([deadline]);
+  });
+
+  it('unlists a deadline only for the approval it lists (a newer approval keeps its listing)', async () => {
+    // Prepare
+    const listed = { phoneNumberId: '42', approvedAt: T + 1000, deadline: T + 2000 };
+    await ledger.commit({ ...changes({ number: numberAt(1) }), deadline: listed }, randomUUID());
+    // Act
+    await ledger.dropDeadline('42', T);
+    const afterOlder = await ledger.deadlines();
+    await ledger.dropDeadline('42', T + 1000);
+    // Assess
+    expect(afterOlder).toEqual([listed]);
+    expect(await ledger.deadlines()).toEqual([]);
+  });
+
+  it("keeps a number's webhook events oldest first, the same change once", async () => {
+    // Act
+    const later = { at: T + 5, detailType: 'PinChanged', changeId: 'b'.repeat(64), summary: 'PIN_CHANGED' };
+    const earlier = { at: T, detailType: 'PhoneNumberNameUpdated', changeId: 'a'.repeat(64), summary: 'APPROVED' };
+    await ledger.recordEvent('42', later, T + 1e10);
+    await ledger.recordEvent('42', earlier, T + 1e10);
+    await ledger.recordEvent('42', later, T + 1e10);
+    // Assess
+    expect(await ledger.events('42')).toEqual([earlier, later]);
+    expect(await ledger.events('43')).toEqual([]);
+  });
 });

@@ -18,6 +18,7 @@ import { closeTokenGate, envelope, holdNumber, META_POLICY, updateNumber } from 
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const pinHold = (extra: Partial<NumberHold> = {}): NumberHold => ({ cause: 'pin_rejected', since: NOW - HOUR_MS, code: 133005, pinVersion: 'pin-v1', detail: 'error 133005 on a register', ...extra });
+const changed: NumberHold = { cause: 'pin_changed', since: NOW - HOUR_MS, detail: 'PIN_CHANGED' };
 const held = (cause: DeadLetterHold['cause'], extra: Partial<DeadLetterHold> = {}): DeadLetterHold => ({ cause, phoneNumberId: '42', since: NOW - HOUR_MS, ...extra });
 
 describe('holdVerdict: is the hold a dead letter names lifted?', () => {
@@ -41,6 +42,14 @@ describe('holdVerdict: is the hold a dead letter names lifted?', () => {
     ['needs_verification, still held', held('needs_verification'), { numberHold: { cause: 'needs_verification', since: NOW - HOUR_MS, detail: 'verification EXPIRED' } }, false, /hold clear 42/],
     ['needs_verification, cleared', held('needs_verification'), {}, true, /verification hold is cleared/],
     ['needs_verification, a PIN hold now (not this hold)', held('needs_verification'), { numberHold: pinHold() }, true, /cleared/],
+    // pin_changed (Meta's security webhook): a version stored after the change lifts it
+    ['pin_changed, the current PIN version is older than the change', held('pin_changed'), { numberHold: changed, secretVersion: 'pin-v1', secretCreatedAt: NOW - 2 * HOUR_MS }, false, /current PIN version is older/],
+    ['pin_changed, a PIN version stored after the change', held('pin_changed'), { numberHold: changed, secretVersion: 'pin-v2', secretCreatedAt: NOW - HOUR_MS + 1 }, true, /stored after the change/],
+    ['pin_changed, no PIN secret', held('pin_changed'), { numberHold: changed, secretProblem: 'the secret does not exist' }, false, /no current version/],
+    ['pin_changed, cleared', held('pin_changed'), { secretVersion: 'pin-v1', secretCreatedAt: NOW - 2 * HOUR_MS }, true, /PIN-changed hold is cleared/],
+    // account_restricted: only the ledger's account hold counts
+    ['account_restricted, still held', held('account_restricted'), { accountHold: { cause: 'account_restricted', since: NOW - HOUR_MS, detail: 'ACCOUNT_RESTRICTION' } }, false, /still restricted \(ACCOUNT_RESTRICTION/],
+    ['account_restricted, lifted', held('account_restricted'), { numberHold: pinHold() }, true, /account hold is lifted/],
   ])('%s', (_name, hold, facts, lifted, text) => {
     // Act
     const verdict = holdVerdict(hold, facts, NOW);

@@ -167,6 +167,29 @@ describe('status view', () => {
     expect(human).toContain('Last success: deregister at 2026-11-25 10:00 UTC (2h ago).');
   });
 
+  it('shows the business, its account hold, the name-approval deadline (met or not) and its business throttle', () => {
+    // Prepare: WABA 900 restricted an hour ago; name approved 12 days ago, not re-registered; WABA 900 throttled
+    const record = number({
+      businessAccountId: '900',
+      accountHold: { cause: 'account_restricted', since: NOW - HOUR_MS, businessAccountId: '900', detail: 'ACCOUNT_RESTRICTION' },
+      nameApproval: { approvedAt: NOW - 12 * 24 * HOUR_MS, deadline: NOW + 2 * 24 * HOUR_MS, changeId: 'c'.repeat(64), requestedName: 'Acme Support' },
+    });
+    const app = { version: 1, businessThrottles: { '900': NOW + HOUR_MS, '901': NOW + 5 * HOUR_MS } };
+    // Act
+    const view = buildStatus(record, [], app, policy, NOW);
+    const human = renderStatus(view);
+    const met = buildStatus({ ...record, lastSuccess: { operation: 'register', at: NOW - HOUR_MS } }, [], app, policy, NOW);
+    const missed = buildStatus(record, [], app, policy, NOW + 3 * 24 * HOUR_MS);
+    // Assess
+    expect(view).toMatchObject({ businessAccountId: '900', accountHold: { cause: 'account_restricted' }, nameApproval: { met: false, requestedName: 'Acme Support' } });
+    expect(view.app.businessThrottledUntil).toBe(new Date(NOW + HOUR_MS).toISOString());
+    expect(human).toContain('ACCOUNT HELD (account_restricted) since 2026-11-25 11:00 UTC: ACCOUNT_RESTRICTION');
+    expect(human).toContain('re-register by 2026-11-27 12:00 UTC (in 2d');
+    expect(human).toContain('BUSINESS THROTTLED: Meta throttles business 900 until 2026-11-25 13:00 UTC');
+    expect(renderStatus(met)).toContain('re-registered since (met)');
+    expect(renderStatus(missed)).toContain('MISSED');
+  });
+
   it('needs two requests from the shared counter for set_localization, one from each when separate', () => {
     expect(requestsNeeded({ action: 'set_localization' }, { shared: true })).toEqual({ all: 2 });
     expect(requestsNeeded({ action: 'set_localization' }, { shared: false })).toEqual({ register: 1, deregister: 1 });
