@@ -3,12 +3,13 @@
  * description (so the notification says what happened), and `test/infra/alarm-runbook.test.ts` checks that
  * docs/deployment.md lists every row. Plain data: no aws-cdk-lib import.
  *
- * Commands may name `<stack>`, `<workerLogGroup>` and `<redriveLogGroup>`; the stack fills them in for the alarm
- * description, and the docs show them as `wa-registrar-<stage>`, the worker's and the redrive's log group.
+ * Commands may name the placeholders of {@link PLACEHOLDERS} (`<stack>`, `<workerLogGroup>`, ...); the stack fills them
+ * in for the alarm description, and the docs show them as written there.
  */
 import { GRAPH_CODE_TABLE } from '../shared/graph/error-codes.ts';
 import type { DeadLetterCategory } from '../shared/jobs/dlq-envelope.v1.ts';
 import { PERSON_CATEGORIES } from '../shared/metrics.ts';
+import { DEADLINE_WARN_DAYS, EVENT_BUFFER_QUEUE } from './definitions.ts';
 
 /** One alarm's page in the runbook. */
 export interface RunbookEntry {
@@ -117,7 +118,8 @@ export const ALARM_RUNBOOK = {
   },
   'infrastructure-failure': {
     fires: '`InfrastructureFailure` Sum ≥ 1 in a minute',
-    means: 'A delivery failed on DynamoDB, SQS, Secrets Manager or KMS; SQS delivers it again. The worker log names the error.',
+    means:
+      "A delivery failed on DynamoDB, SQS, Secrets Manager or KMS (a job in the worker, or an event in the event resolver); SQS delivers it again. The worker's log names the error; if it has no \"job failed\" line, look for \"event failed\" in the event resolver's log.",
     firstCommand: 'aws logs tail <workerLogGroup> --since 1h --filter-pattern \'"job failed"\'',
   },
   'app-gate-token': {
@@ -150,6 +152,39 @@ export const ALARM_RUNBOOK = {
     means: 'Due dead letters are not being sent back. The next run retries.',
     firstCommand: 'aws logs tail <redriveLogGroup> --since 1h',
   },
+  'event-dead-letters': {
+    fires: 'events dead-letter queue `ApproximateNumberOfMessagesVisible + ApproximateNumberOfMessagesNotVisible` > 0 (5-minute maximum)',
+    means:
+      'An event needs a person; nothing was enqueued for it. The event resolver dead-letters an event with a reason and a hint ' +
+      "(a display number missing from its business account's list, a malformed event); SQS moves an event after " +
+      `${EVENT_BUFFER_QUEUE.maxReceiveCount} failed deliveries (Graph number-list reads kept failing, or the resolver crashed), and EventBridge one it could not deliver. ` +
+      'Act on it (put the event on the bus again, or `enqueue` the job by hand), then delete it. It stays in alarm while any waits.',
+    firstCommand: 'aws sqs receive-message --queue-url <eventsDeadLetterQueueUrl> --max-number-of-messages 10 --attribute-names All --message-attribute-names All',
+  },
+  'name-deadline-at-risk': {
+    fires: `\`NameDeadlineAtRisk\` Maximum ≥ 1 in an hour (the deadline watch reports every hour)`,
+    means:
+      `Meta approved a number's new display name, and the number must be registered again within 14 days of the approval; that deadline is less than ${DEADLINE_WARN_DAYS} days away (or passed) ` +
+      "and no register took effect since. The resolver enqueued a name_change job at the approval: find why it did not finish (a dead letter, a hold), fix it and redrive or enqueue it. The watch's log names each number.",
+    firstCommand: 'aws logs tail <deadlineWatchLogGroup> --since 2h --filter-pattern \'"name approval needs a re-register"\'',
+  },
+  'webhook-receiver-errors': {
+    fires: 'Function URL `Url5xxCount` + Lambda `Errors` of the webhook receiver > 0 in 5 minutes',
+    means:
+      "Meta's webhook deliveries are failing: the receiver answered 5xx (it could not read its secrets, claim a change or put its event on the bus, and answers 500 so that Meta redelivers, for up to 7 days), or the function failed (a bad environment fails the cold start and names the variable). No change is lost while Meta redelivers, but none reaches the resolver.",
+    firstCommand: 'aws logs tail <receiverLogGroup> --since 1h',
+  },
+  'event-resolver-errors': {
+    fires: 'Lambda `Errors` of the event resolver > 0 in 5 minutes',
+    means:
+      `A whole batch of events failed (one failing event is a partial batch failure, not an error); SQS delivers them again, and moves an event to the events dead-letter queue after ${EVENT_BUFFER_QUEUE.maxReceiveCount} receives. Often configuration: a bad environment fails the cold start and names the variable.`,
+    firstCommand: 'aws logs tail <resolverLogGroup> --since 1h',
+  },
+  'deadline-watch-errors': {
+    fires: 'Lambda `Errors` of the deadline watch > 0 in an hour',
+    means: 'Name-approval deadlines are not being checked, so name-deadline-at-risk cannot fire. The next hourly run tries again.',
+    firstCommand: 'aws logs tail <deadlineWatchLogGroup> --since 2h',
+  },
 } as const satisfies Record<string, RunbookEntry>;
 
 export type AlarmSlug = keyof typeof ALARM_RUNBOOK;
@@ -165,20 +200,29 @@ export function alarmSlugs(options: { scheduledRedrive: boolean }): string[] {
   ];
 }
 
-/** The first command with its placeholders filled in. */
-export function fillCommand(command: string, values: { stack: string; workerLogGroup: string; redriveLogGroup?: string }): string {
-  return command
-    .replaceAll('<stack>', values.stack)
-    .replaceAll('<workerLogGroup>', values.workerLogGroup)
-    .replaceAll('<redriveLogGroup>', values.redriveLogGroup ?? '<redriveLogGroup>');
-}
+/** The placeholders a first command may name (as `<name>`), each with how the docs write it. */
+export const PLACEHOLDERS = {
+  stack: 'wa-registrar-<stage>',
+  workerLogGroup: '<worker log group>',
+  redriveLogGroup: '<redrive log group>',
+  receiverLogGroup: '<receiver log group>',
+  resolverLogGroup: '<resolver log group>',
+  deadlineWatchLogGroup: '<deadline watch log group>',
+  eventsDeadLetterQueueUrl: '<events dead-letter queue URL>',
+} as const;
 
-/** How the docs write the placeholders a deployed alarm's description fills in. */
-const DOCS_VALUES = { stack: 'wa-registrar-<stage>', workerLogGroup: '<worker log group>', redriveLogGroup: '<redrive log group>' };
+type Placeholder = keyof typeof PLACEHOLDERS;
+
+/** The first command with its placeholders filled in; one without a value (a resource not deployed) stays as it is. */
+export function fillCommand(command: string, values: Partial<Record<Placeholder, string>>): string {
+  let filled = command;
+  for (const [name, value] of Object.entries(values)) filled = filled.replaceAll(`<${name}>`, value);
+  return filled;
+}
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const row = (name: string, entry: RunbookEntry) =>
-  `| \`${name}\` | ${cell(entry.fires)} | ${cell(entry.means)} | \`${cell(fillCommand(entry.firstCommand, DOCS_VALUES))}\` |`;
+  `| \`${name}\` | ${cell(entry.fires)} | ${cell(entry.means)} | \`${cell(fillCommand(entry.firstCommand, PLACEHOLDERS))}\` |`;
 const HEADER = ['| Alarm (`wa-registrar-<stage>/…`) | Fires when | What happened | First command |', '|---|---|---|---|'];
 
 /** docs/deployment.md's table of the per-category dead-letter alarms, rendered from {@link DEAD_LETTER_RUNBOOK}. */

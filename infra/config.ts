@@ -13,6 +13,10 @@ export interface RegistrarConfig {
   readonly tokenSecretName: string;
   /** PIN secrets are named `<pinSecretPrefix><phoneNumberId>`; `{stage}` filled in, ends in `/`. Never created by the stack. */
   readonly pinSecretPrefix: string;
+  /** Name of the secret holding the Meta app secret (the webhook signature key), `{stage}` filled in. Never created by the stack. */
+  readonly appSecretName: string;
+  /** Name of the secret holding the webhook subscription's verify token, `{stage}` filled in. Never created by the stack. */
+  readonly verifyTokenSecretName: string;
   /** Subscribed to the alarm topic when set. */
   readonly alarmEmail: string | undefined;
   /** Upper bound on concurrent worker invocations fed by the job queue. */
@@ -21,6 +25,8 @@ export interface RegistrarConfig {
   readonly attemptBudgetShared: boolean;
   /** Deploys the scheduled DLQ redrive (rate 15 minutes). */
   readonly scheduledRedrive: boolean;
+  /** Reserved concurrency of the public webhook receiver; 0 reserves none. */
+  readonly webhookConcurrency: number;
 }
 
 /** Every context key the app reads, in the order the docs list them. */
@@ -30,11 +36,14 @@ export const CONTEXT_KEYS = [
   'graphApiBaseUrl',
   'tokenSecretName',
   'pinSecretPrefix',
+  'appSecretName',
+  'verifyTokenSecretName',
   'alarmEmail',
   'maxConcurrency',
   'attemptLimit',
   'attemptBudgetShared',
   'scheduledRedrive',
+  'webhookConcurrency',
 ] as const satisfies readonly (keyof RegistrarConfig)[];
 
 /** Written in a secret name, stands for the stage: each stage reads its own token and PINs by default. */
@@ -51,11 +60,14 @@ export const CONTEXT_DEFAULTS = {
   graphApiBaseUrl: 'https://graph.facebook.com',
   tokenSecretName: `wa-registrar/${STAGE_PLACEHOLDER}/graph-token`,
   pinSecretPrefix: `wa-registrar/${STAGE_PLACEHOLDER}/pin/`,
+  appSecretName: `wa-registrar/${STAGE_PLACEHOLDER}/meta-app-secret`,
+  verifyTokenSecretName: `wa-registrar/${STAGE_PLACEHOLDER}/webhook-verify-token`,
   alarmEmail: '',
   maxConcurrency: 10,
   attemptLimit: 10,
   attemptBudgetShared: true,
   scheduledRedrive: true,
+  webhookConcurrency: 10,
 } as const satisfies Record<(typeof CONTEXT_KEYS)[number], string | number | boolean>;
 
 /** Thrown for bad context. The message names every bad key and how to fix it. */
@@ -134,6 +146,8 @@ const readers: { [K in keyof RegistrarConfig]: Reader<RegistrarConfig[K]> } = {
   graphApiBaseUrl: httpsUrl,
   tokenSecretName: text(SECRET_NAME, 'a Secrets Manager secret name (letters, digits and /_+=.@-)'),
   pinSecretPrefix: pinPrefix,
+  appSecretName: text(SECRET_NAME, 'a Secrets Manager secret name (letters, digits and /_+=.@-)'),
+  verifyTokenSecretName: text(SECRET_NAME, 'a Secrets Manager secret name (letters, digits and /_+=.@-)'),
   alarmEmail: optionalEmail,
   // Lambda's SQS event source accepts a MaximumConcurrency from 2 to 1000.
   maxConcurrency: integer(2, 1000),
@@ -141,10 +155,16 @@ const readers: { [K in keyof RegistrarConfig]: Reader<RegistrarConfig[K]> } = {
   attemptLimit: integer(1, 10),
   attemptBudgetShared: boolean,
   scheduledRedrive: boolean,
+  // Meta's registration webhooks come a few a day; the cap keeps a flood of forged requests from taking the account's
+  // concurrency. 0 reserves none (an account whose concurrency limit is too low to reserve any).
+  webhookConcurrency: integer(0, 100),
 };
 
 /** Context keys whose value may name the stage as `{stage}`. */
-const PER_STAGE_KEYS: readonly string[] = ['tokenSecretName', 'pinSecretPrefix'] satisfies (keyof RegistrarConfig)[];
+const PER_STAGE_KEYS: readonly string[] = ['tokenSecretName', 'pinSecretPrefix', 'appSecretName', 'verifyTokenSecretName'] satisfies (keyof RegistrarConfig)[];
+
+/** The secrets named one by one: each role may read only its own, so no two may share a name or sit under the PIN prefix. */
+const SINGLE_SECRET_KEYS = ['tokenSecretName', 'appSecretName', 'verifyTokenSecretName'] as const satisfies readonly (keyof RegistrarConfig)[];
 
 /**
  * Reads and validates the app's context. Throws a {@link ContextError} naming every bad key.
@@ -163,10 +183,20 @@ export function readConfig(node: Node): RegistrarConfig {
       problems.push(`${key} ${(error as Error).message}`);
     }
   }
-  // The PIN grant covers every name under the prefix: it must not cover the token too.
-  const { tokenSecretName: token, pinSecretPrefix: prefix } = config as Partial<RegistrarConfig>;
-  if (typeof token === 'string' && typeof prefix === 'string' && token.startsWith(prefix)) {
-    problems.push(`tokenSecretName must not start with pinSecretPrefix (${JSON.stringify(prefix)}): the PIN grant would cover the token`);
+  // The PIN grant covers every name under the prefix: it must not cover the token or the webhook secrets too.
+  const valid = config as Partial<RegistrarConfig>;
+  const prefix = valid.pinSecretPrefix;
+  const seen = new Map<string, string>();
+  for (const key of SINGLE_SECRET_KEYS) {
+    const name = valid[key];
+    if (typeof name !== 'string') continue;
+    if (typeof prefix === 'string' && name.startsWith(prefix)) {
+      problems.push(`${key} must not start with pinSecretPrefix (${JSON.stringify(prefix)}): the PIN grant would cover it`);
+    }
+    // The worker reads the token and the receiver the webhook secrets: a shared name would give one the other's.
+    const other = seen.get(name);
+    if (other) problems.push(`${key} must differ from ${other} (both are ${JSON.stringify(name)})`);
+    seen.set(name, key);
   }
   if (problems.length > 0) {
     throw new ContextError(`invalid CDK context (set with -c key=value or in cdk.json): ${problems.join('; ')}`);

@@ -13,6 +13,33 @@ export const WORKER_TIMEOUT_SECONDS = 180;
 /** Scheduled redrive timeout: one run moves at most a few hundred messages. */
 export const REDRIVE_TIMEOUT_SECONDS = 60;
 
+/**
+ * Webhook receiver timeout. A delivery verifies, claims, puts and marks: a second or two. Meta waits a few seconds for
+ * the answer and redelivers on a timeout, so a longer timeout would only keep a stuck delivery's claim longer.
+ */
+export const RECEIVER_TIMEOUT_SECONDS = 10;
+
+/**
+ * Receiver env CLAIM_TIMEOUT_SECONDS: a claim older than this is a dead delivery's and is taken over. Above the
+ * receiver's timeout, so no live delivery's claim is ever taken over (a duplicate, never a loss, if it were).
+ */
+export const RECEIVER_CLAIM_TIMEOUT_SECONDS = 60;
+
+/**
+ * Event resolver timeout. A batch holds up to 10 events, resolved one after the other; an event may read a business's
+ * number list from Graph (a few pages of RESOLVER_GRAPH_TIMEOUT_MS at most each) besides its ledger writes and one job send.
+ */
+export const RESOLVER_TIMEOUT_SECONDS = 300;
+
+/** The resolver's Graph timeout (env GRAPH_TIMEOUT_MS): it only reads number lists, which answer in well under a second. */
+export const RESOLVER_GRAPH_TIMEOUT_MS = 10_000;
+
+/** Deadline watch timeout: one Query and one read per listed number. */
+export const DEADLINE_WATCH_TIMEOUT_SECONDS = 60;
+
+/** The deadline watch raises NameDeadlineAtRisk for an unmet name-approval deadline closer than this (env DEADLINE_WARN_DAYS). */
+export const DEADLINE_WARN_DAYS = 3;
+
 /** The worker dead-letters a job itself after this many deliveries (worker env MAX_DELIVERIES). */
 export const WORKER_MAX_DELIVERIES = 6;
 
@@ -55,6 +82,30 @@ export const JOB_QUEUE = {
   maxReceiveCount: 10,
 } as const satisfies QueueDefinition;
 
+/** A standard (not FIFO) queue: the event path's buffer and its dead-letter queue. */
+interface StandardQueueDefinition {
+  readonly visibilityTimeoutSeconds: number;
+  readonly retentionSeconds: number;
+  readonly maxReceiveCount?: number;
+}
+
+/** The event path's dead letters wait for a person, like the jobs': SQS's longest retention. */
+export const EVENTS_DEAD_LETTER_QUEUE = {
+  // Nothing consumes it; an operator peeking with `aws sqs receive-message` holds a message this long.
+  visibilityTimeoutSeconds: 30,
+  retentionSeconds: 14 * DAY,
+} as const satisfies StandardQueueDefinition;
+
+/** EventBridge → the event resolver. Standard: events have no order that matters, and the resolver is idempotent. */
+export const EVENT_BUFFER_QUEUE = {
+  // At least 6x the resolver's timeout, as for the job queue.
+  visibilityTimeoutSeconds: 6 * RESOLVER_TIMEOUT_SECONDS,
+  // An event waits out a long resolver or Graph outage instead of expiring.
+  retentionSeconds: 14 * DAY,
+  // An event whose Graph reads failed 5 times, 30 minutes apart (the visibility timeout), needs a person.
+  maxReceiveCount: 5,
+} as const satisfies StandardQueueDefinition;
+
 /** The attempt ledger's key layout, exactly as the DynamoDB adapter reads and writes it. */
 export const LEDGER_TABLE = {
   nameSuffix: 'ledger',
@@ -63,6 +114,11 @@ export const LEDGER_TABLE = {
   ttlAttribute: LEDGER_KEYS.ttlAttribute,
   billingMode: 'PAY_PER_REQUEST',
 } as const;
+
+if (RECEIVER_CLAIM_TIMEOUT_SECONDS <= RECEIVER_TIMEOUT_SECONDS) {
+  // A claim must outlive every delivery that may still hold it.
+  throw new Error('RECEIVER_CLAIM_TIMEOUT_SECONDS must exceed RECEIVER_TIMEOUT_SECONDS');
+}
 
 if (JOB_QUEUE.maxReceiveCount <= WORKER_MAX_DELIVERIES) {
   // The redrive policy must stay a backstop: if SQS moved messages first, jobs would reach the
@@ -91,4 +147,7 @@ export const BUNDLE = {
 export const ENTRIES = {
   worker: 'functions/register-worker/handler.ts',
   scheduledRedrive: 'functions/scheduled-redrive/handler.ts',
+  webhookReceiver: 'functions/webhook-receiver/handler.ts',
+  eventResolver: 'functions/event-resolver/handler.ts',
+  deadlineWatch: 'functions/deadline-watch/handler.ts',
 } as const;

@@ -6,6 +6,8 @@
  */
 import type { JobOutcome } from './domain/outcome.ts';
 import { AUTO_REDRIVE_CATEGORIES, DEAD_LETTER_CATEGORIES, type DeadLetterCategory } from './jobs/dlq-envelope.v1.ts';
+import { EVENT_DEAD_LETTER_REASON_NAMES } from './events/event-dead-letter.v1.ts';
+import { WEBHOOK_FAILURE_STAGES, WEBHOOK_IGNORE_REASONS, WEBHOOK_REJECT_REASONS } from './webhooks/outcome.ts';
 
 /** An app-wide gate a job can meet: Meta's throttle, or the token Meta refused (190/0). */
 export type AppGate = 'token' | 'throttle';
@@ -27,12 +29,43 @@ export const METRICS = {
   infrastructureFailure: 'InfrastructureFailure',
   /** A job met a closed app-wide gate, by `gate` (token | throttle). */
   appGateClosed: 'AppGateClosed',
-  dimensions: { outcome: 'outcome', category: 'category', operation: 'operation', gate: 'gate' },
+  /** Numbers whose name-approval re-register deadline is less than DEADLINE_WARN_DAYS away (or passed) and not met; every hour. */
+  nameDeadlineAtRisk: 'NameDeadlineAtRisk',
+  /** Webhook requests refused before their body was read (bad or missing signature, too large, ...), by `reason`. */
+  webhookRejected: 'WebhookRejected',
+  /** Verified webhook bodies or changes that publish nothing (answered 200, logged), by `reason`. */
+  webhookIgnored: 'WebhookIgnored',
+  /** Events the webhook receiver put on the bus, by `detailType`. */
+  webhookEventPublished: 'WebhookEventPublished',
+  /** Webhook changes already published: Meta's redeliveries and duplicates. */
+  webhookDuplicate: 'WebhookDuplicate',
+  /** Webhook changes (or requests, for `secret`) not published in this delivery, by `stage`: answered 500, Meta redelivers. */
+  webhookFailed: 'WebhookFailed',
+  /** The event resolver: one per event, by `outcome` (`eventOutcomes`; `failed`: DynamoDB, SQS or Secrets Manager failed, SQS redelivers) and `detailType`. */
+  eventOutcome: 'EventOutcome',
+  /** Events the resolver dead-lettered, by `reason` (`eventDeadLetterReasons`): each needs a person. */
+  eventDeadLettered: 'EventDeadLettered',
+  /** Number lists the resolver read from Graph (`GET /{waba-id}/phone_numbers`, every page): they spend the WABA's read budget. */
+  numberListRead: 'NumberListRead',
+  dimensions: {
+    outcome: 'outcome',
+    category: 'category',
+    operation: 'operation',
+    gate: 'gate',
+    reason: 'reason',
+    detailType: 'detailType',
+    stage: 'stage',
+  },
   outcomes: ['completed', 'duplicate', 'dead_lettered', 'retry', 'wait'],
   // The envelope schema's list: a category added there is emitted, charted and alarmed without a second edit.
   deadLetterCategories: DEAD_LETTER_CATEGORIES,
   graphOperations: ['register', 'deregister'],
   appGates: ['token', 'throttle'],
+  webhookRejectReasons: WEBHOOK_REJECT_REASONS,
+  webhookIgnoreReasons: WEBHOOK_IGNORE_REASONS,
+  webhookFailureStages: WEBHOOK_FAILURE_STAGES,
+  eventOutcomes: ['applied', 'recorded', 'dead_lettered', 'retry', 'failed'],
+  eventDeadLetterReasons: EVENT_DEAD_LETTER_REASON_NAMES,
 } as const satisfies {
   outcomes: readonly JobOutcome['status'][];
   appGates: readonly AppGate[];

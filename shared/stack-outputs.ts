@@ -15,4 +15,9 @@ export const STACK_OUTPUT_KEYS = {
   operatorWritePolicyArn: 'OperatorWritePolicyArn',
   alarmTopicArn: 'AlarmTopicArn',
   region: 'Region',
+  webhookUrl: 'WebhookUrl',
+  eventBusName: 'EventBusName',
+  eventsDeadLetterQueueUrl: 'EventsDeadLetterQueueUrl',
+  appSecretId: 'AppSecretId',
+  verifyTokenSecretId: 'VerifyTokenSecretId',
 } as const;

@@ -6,8 +6,8 @@ import type { AddressInfo, Socket } from 'node:net';
  * A stand-in for Meta's Graph API registration endpoints, for tests, benchmarks and the local run.
  * It implements the documented contract on its own (it shares no code with the client under test):
  * per-number state, the two-step PIN (with Meta's lock after repeated wrong guesses), the 10-requests-per-72-hours
- * limit with 133016 and a 72 h block, an unfinished deregistration (133000), Graph's error JSON, and fault knobs for
- * requests and state reads. Listens on 127.0.0.1 only. Its call log never holds a PIN or token, only digests.
+ * limit with 133016 and a 72 h block, an unfinished deregistration (133000), Graph's error JSON, business accounts'
+ * number lists (paged, as Meta formats them), and fault knobs for requests, state reads and list pages. Listens on 127.0.0.1 only. Its call log never holds a PIN or token, only digests.
  *
  * One file, over the usual length, on purpose: tests import one module and the contract is read in one place.
  */
@@ -76,8 +76,9 @@ type InternalNumberField = 'requestTimes' | 'faults' | 'readFaults' | 'pinFailur
 
 interface SimulatorCall {
   method: string;
+  /** The path's object id: the number, or the business account for `list_numbers`. */
   phoneNumberId: string;
-  operation: 'register' | 'deregister' | 'read_state' | 'other';
+  operation: 'register' | 'deregister' | 'read_state' | 'list_numbers' | 'other';
   /**
    * The parsed JSON body as received, except that a `pin` (and a `backup.password`) is replaced by its digest
    * (`sha256:<12 hex>`, see `simulatorDigest`). A body that is not JSON is kept only as `[non-JSON body, N bytes]`.
@@ -110,6 +111,14 @@ export interface GraphSimulatorOptions {
   pinGuessWindowMs?: number;
   /** How long PIN checks stay paused once the guess limit is reached (default 12 h). */
   pinLockMs?: number;
+  /** Numbers per page of `GET /{waba-id}/phone_numbers` at most, whatever `limit` asks (default 2, so tests page). */
+  listPageSize?: number;
+}
+
+/** A business account's number as `addBusiness` takes it; the display number as Meta shows it, or digits. */
+interface SimulatedBusinessNumber {
+  phoneNumberId: string;
+  displayPhoneNumber: string;
 }
 
 export interface GraphSimulator {
@@ -122,6 +131,15 @@ export interface GraphSimulator {
   inject(phoneNumberId: string, ...faults: SimulatedFault[]): void;
   /** Queues faults for a number's next state reads (`GET /{id}`). */
   injectRead(phoneNumberId: string, ...faults: SimulatedReadFault[]): void;
+  /**
+   * Adds or replaces a business account (WABA) and its numbers, in list order. Numbers not added yet are added with
+   * the defaults; the display number of each is set (digits are listed in Meta's form, `+1 555-078-3881`).
+   */
+  addBusiness(businessAccountId: string, numbers: SimulatedBusinessNumber[]): void;
+  /** Queues faults for a business's next list pages (`GET /{waba-id}/phone_numbers`); consumed one per page. */
+  injectList(businessAccountId: string, ...faults: SimulatedReadFault[]): void;
+  /** Pages of `GET /{waba-id}/phone_numbers` received, for one business or all. */
+  listCalls(businessAccountId?: string): SimulatorCall[];
   /** Replaces the accepted bearer tokens (revocation and replacement of the system-user token). */
   setTokens(tokens: string[]): void;
   setLatency(ms: number): void;
@@ -162,6 +180,23 @@ function loggedBody(body: unknown): unknown {
     copy.backup = { ...backup, password: simulatorDigest(String((backup as { password: unknown }).password)) };
   }
   return copy;
+}
+
+/**
+ * A display number as Meta's list shows it: `+1 631-555-5555` for a North American number given as digits,
+ * `+` and the digits otherwise; text that already has a format is shown as given.
+ */
+function listedDisplayNumber(display: string): string {
+  if (/\D/.test(display)) return display;
+  if (/^1\d{10}$/.test(display)) return `+1 ${display.slice(1, 4)}-${display.slice(4, 7)}-${display.slice(7)}`;
+  return `+${display}`;
+}
+
+/** A list cursor: the position of the next entry, opaque to the client like Meta's. */
+const encodeCursor = (position: number) => Buffer.from(`pos:${position}`).toString('base64url');
+function decodeCursor(cursor: string | null): number {
+  const position = Number(/^pos:(\d+)$/.exec(cursor === null ? '' : Buffer.from(cursor, 'base64url').toString())?.[1] ?? 0);
+  return Number.isSafeInteger(position) ? position : 0;
 }
 
 /** Meta's display form, derived from the id when a test does not set one. */
@@ -245,7 +280,10 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
   const pinGuessWindowMs = options.pinGuessWindowMs ?? HOUR;
   const pinLockMs = options.pinLockMs ?? 12 * HOUR;
   let latencyMs = options.latencyMs ?? 0;
+  const listPageSize = options.listPageSize ?? 2;
   const numbers = new Map<string, SimulatedNumber>();
+  const businesses = new Map<string, { numberIds: string[]; listFaults: SimulatedReadFault[] }>();
+  let baseUrl = '';
   const calls: SimulatorCall[] = [];
   const sockets = new Set<Socket>();
 
@@ -269,9 +307,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     const operation =
       request.method === 'GET' && operationPath === undefined
         ? 'read_state'
-        : request.method === 'POST' && (operationPath === 'register' || operationPath === 'deregister')
-          ? operationPath
-          : 'other';
+        : request.method === 'GET' && operationPath === 'phone_numbers'
+          ? 'list_numbers'
+          : request.method === 'POST' && (operationPath === 'register' || operationPath === 'deregister')
+            ? operationPath
+            : 'other';
     const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
     const pin = typeof body === 'object' && body !== null && 'pin' in body ? (body as { pin: unknown }).pin : undefined;
     const call: SimulatorCall = {
@@ -292,6 +332,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     };
 
     if (!token || !tokens.has(token)) return answer(401, graphError(190, MESSAGES[190]!), 'error 190');
+    if (operation === 'list_numbers') return listNumbers(phoneNumberId, url, request, response, call, answer);
     const number = numbers.get(phoneNumberId);
     if (!number) return answer(400, graphError(100, `(#100) Unsupported request: object '${phoneNumberId}' does not exist`), 'error 100');
 
@@ -364,6 +405,30 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     return answer(200, payload, omitted.size > 0 ? `state (without ${[...omitted].join(', ')})` : 'state');
   }
 
+  /** One page of a business's numbers, in the order `addBusiness` gave them, with Meta's cursors and `next`. */
+  function listNumbers(businessAccountId: string, url: URL, request: IncomingMessage, response: ServerResponse, call: SimulatorCall, answer: Answer): void {
+    const business = businesses.get(businessAccountId);
+    if (!business) return answer(400, graphError(100, `(#100) Unsupported get request. Object with ID '${businessAccountId}' does not exist`), 'error 100');
+    if (serveFault(business.listFaults.shift(), call, request, response, answer)) return;
+    const asked = Number(url.searchParams.get('limit'));
+    const size = Math.min(listPageSize, Number.isSafeInteger(asked) && asked > 0 ? asked : listPageSize);
+    const start = decodeCursor(url.searchParams.get('after'));
+    const ids = business.numberIds.slice(start, start + size);
+    const fields = url.searchParams.get('fields')?.split(',').map((field) => field.trim());
+    const data = ids.map((id) => ({
+      ...(fields === undefined || fields.includes('display_phone_number') ? { display_phone_number: listedDisplayNumber(numbers.get(id)!.displayPhoneNumber) } : {}),
+      id,
+    }));
+    const end = start + ids.length;
+    const paging: Record<string, unknown> = { cursors: { before: encodeCursor(start), after: encodeCursor(end) } };
+    if (end < business.numberIds.length) {
+      const next = new URL(`${baseUrl}${url.pathname}${url.search}`);
+      next.searchParams.set('after', encodeCursor(end));
+      paging.next = next.href;
+    }
+    return answer(200, { data, paging }, `list (${ids.length} of ${business.numberIds.length})`);
+  }
+
   function apply(number: SimulatedNumber, operation: 'register' | 'deregister', body: unknown) {
     const at = now();
     if (operation === 'deregister') {
@@ -428,9 +493,10 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  baseUrl = `http://127.0.0.1:${port}`;
 
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
+  const simulator: GraphSimulator = {
+    baseUrl,
     calls,
     addNumber(phoneNumberId, settings = {}) {
       const number: SimulatedNumber = {
@@ -459,6 +525,20 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
       if (!number) throw new Error(`simulator: no number ${phoneNumberId}; addNumber first`);
       number.readFaults.push(...faults);
     },
+    addBusiness(businessAccountId, listed) {
+      for (const { phoneNumberId, displayPhoneNumber } of listed) {
+        const number = numbers.get(phoneNumberId) ?? simulator.addNumber(phoneNumberId);
+        number.displayPhoneNumber = displayPhoneNumber;
+      }
+      businesses.set(businessAccountId, { numberIds: listed.map((entry) => entry.phoneNumberId), listFaults: [] });
+    },
+    injectList(businessAccountId, ...faults) {
+      const business = businesses.get(businessAccountId);
+      if (!business) throw new Error(`simulator: no business ${businessAccountId}; addBusiness first`);
+      business.listFaults.push(...faults);
+    },
+    listCalls: (businessAccountId) =>
+      calls.filter((call) => call.operation === 'list_numbers' && (businessAccountId === undefined || call.phoneNumberId === businessAccountId)),
     setTokens(next) {
       tokens = new Set(next);
     },
@@ -473,4 +553,5 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
         server.close(() => resolve());
       }),
   };
+  return simulator;
 }

@@ -9,7 +9,7 @@ import {
   type BudgetScope,
   type LimitedOperation,
 } from '../../shared/domain/budget.ts';
-import { throttleFor } from '../../shared/domain/decide.ts';
+import { throttleFor } from '../../shared/domain/throttle.ts';
 import { nameApprovalMet, type AppGates, type AttemptLedger, type AttemptRecord, type NumberHold, type NumberRecord } from '../../shared/ledger/port.ts';
 import { formatRelative, formatTime, table, usageBar } from './format.ts';
 import { holdLiftedBy, tokenGateLiftedBy } from '../ops/holds.ts';

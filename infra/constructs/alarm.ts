@@ -29,7 +29,10 @@ export interface RegistrarAlarmProps {
   /** The runbook's first command with its placeholders filled in. */
   readonly firstCommand: string;
   readonly metric: IMetric;
-  /** `above`: fires when one period is above `threshold` (default 0). `each`: fires on a Sum ≥ 1 (every new arrival). */
+  /**
+   * `above`: fires when one period is above `threshold` (default 0). `each`: fires when one period reaches 1 (a Sum:
+   * every new arrival; a Maximum of a count reported each period: while any is counted).
+   */
   readonly rule: { kind: 'above'; threshold?: number } | { kind: 'each' };
 }
 

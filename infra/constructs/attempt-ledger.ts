@@ -4,11 +4,26 @@ import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { LEDGER_TABLE } from '../definitions.ts';
 
-/** What the worker's ledger adapter calls on the table. */
-const WORKER_LEDGER_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'] as const;
+/**
+ * What each role's code calls on the table, by the DynamoDB adapter's methods (shared/ledger/dynamodb-ledger.ts). A
+ * TransactWriteItems is authorized per contained item and needs no action of its own: its Put items need
+ * dynamodb:PutItem, its ConditionCheck items dynamodb:ConditionCheckItem.
+ * - worker: `read()` (BatchGetItem), `history()` (Query), `commit()` (Put and ConditionCheck items). No UpdateItem,
+ *   DeleteItem or GetItem: the adapter never calls them for the worker.
+ * - holdReads (the scheduled redrive): `number()` (BatchGetItem) and `appGates()` (GetItem).
+ * - resolver (the event resolver): `number()` (BatchGetItem), `business()` (GetItem), `commit()` of number, business
+ *   and deadline items (Put items only: it never checks the app item) and `recordEvent()` (PutItem).
+ * - deadlineWatch: `deadlines()` (Query), `number()` (BatchGetItem) and `dropDeadline()` (DeleteItem, conditional).
+ */
+const LEDGER_ACCESS = {
+  worker: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
+  holdReads: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+  resolver: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+  deadlineWatch: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
+} as const satisfies Record<string, readonly `dynamodb:${string}`[]>;
 
-/** What the hold probe's ledger reads call: `number()` (BatchGetItem) and `appGates()` (GetItem). */
-const HOLD_READ_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:GetItem'] as const;
+/** Who uses the ledger, each with exactly the calls its code makes. */
+export type LedgerAccess = keyof typeof LEDGER_ACCESS;
 
 /**
  * The attempt ledger: every register/deregister request per number, the budgets and the job records.
@@ -33,18 +48,8 @@ export class AttemptLedger extends Construct {
     });
   }
 
-  /**
-   * The worker's access, exactly what the DynamoDB adapter calls: BatchGetItem (read), Query (history), and one
-   * TransactWriteItems per commit. A transaction is authorized per contained action and needs no action of its
-   * own: its Put items need dynamodb:PutItem, its ConditionCheck items dynamodb:ConditionCheckItem.
-   * No UpdateItem, DeleteItem or GetItem: the adapter never calls them for the worker.
-   */
-  grantWorkerAccess(grantee: IGrantable): void {
-    this.table.grant(grantee, ...WORKER_LEDGER_ACTIONS);
-  }
-
-  /** Reading holds and gates (the scheduled redrive): the number item (BatchGetItem) and the app item (GetItem). */
-  grantHoldReads(grantee: IGrantable): void {
-    this.table.grant(grantee, ...HOLD_READ_ACTIONS);
+  /** Exactly the actions `access` names (see {@link LEDGER_ACCESS}), on this table only. */
+  grantAccess(grantee: IGrantable, access: LedgerAccess): void {
+    this.table.grant(grantee, ...LEDGER_ACCESS[access]);
   }
 }

@@ -21,6 +21,7 @@ import { METRICS } from '../../shared/metrics.ts';
 import { alarmArnPattern } from './alarm.ts';
 import { workerMetric, type RegistrarAlarms } from './alarms.ts';
 import type { JobQueue } from './job-queue.ts';
+import type { RegistrarEvents } from './registrar-events.ts';
 
 /** Options of {@link AlarmTopic}. */
 export interface AlarmTopicProps {
@@ -94,13 +95,17 @@ export interface RegistrarDashboardProps {
   readonly worker: IFunction;
   /** Every alarm is on the dashboard: their states in one widget, and a graph of each with its threshold. */
   readonly alarms: RegistrarAlarms;
+  /** The webhook path: requests to the receiver's URL, the event buffer and the resolver. */
+  readonly events: RegistrarEvents;
+  readonly receiver: IFunction;
+  readonly resolver: IFunction;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
 
 /**
  * One page for the on-call person: the state of every alarm, what each alarm watches, jobs processed, outcomes by
- * category, Graph latency and the queues. Built from the worker's EMF metrics (shared/metrics.ts: the names the
+ * category, Graph latency and the queues, and the webhook path (requests, event dead letters, deadlines, the resolver). Built from the worker's EMF metrics (shared/metrics.ts: the names the
  * worker emits) and from SQS and Lambda's own metrics.
  */
 export class RegistrarDashboard extends Construct {
@@ -108,7 +113,7 @@ export class RegistrarDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: RegistrarDashboardProps) {
     super(scope, id);
-    const { jobs, worker, alarms } = props;
+    const { jobs, worker, alarms, events, receiver, resolver } = props;
     const emf = (metricName: string, dimensions: Record<string, string>, statistic: string, label: string) =>
       workerMetric(metricName, dimensions, { statistic, period: FIVE_MINUTES, label });
     const outcome = (value: string) => emf(METRICS.jobOutcome, { [METRICS.dimensions.outcome]: value }, 'Sum', value);
@@ -205,6 +210,27 @@ export class RegistrarDashboard extends Construct {
             left: [worker.metricInvocations({ statistic: 'Sum' }), worker.metricErrors({ statistic: 'Sum' }), worker.metricThrottles({ statistic: 'Sum' })],
             right: [worker.metricDuration({ statistic: 'p95' })],
             width: 24,
+            height: 6,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Webhook requests',
+            left: ['UrlRequestCount', 'Url4xxCount', 'Url5xxCount'].map((name) => receiver.metric(name, { statistic: 'Sum', label: name })),
+            width: 6,
+            height: 6,
+          }),
+          alarmGraph('Event dead letters (visible + in flight)', alarms.named['event-dead-letters']),
+          alarmGraph('Name deadlines at risk', alarms.named['name-deadline-at-risk']),
+          new GraphWidget({
+            title: 'Event resolver',
+            left: [
+              events.bufferQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', label: 'events waiting' }),
+              resolver.metricInvocations({ statistic: 'Sum' }),
+              resolver.metricErrors({ statistic: 'Sum' }),
+            ],
+            right: [events.bufferQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', label: 'oldest event (s)' })],
+            width: 6,
             height: 6,
           }),
         ],

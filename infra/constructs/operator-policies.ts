@@ -3,6 +3,7 @@ import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { AttemptLedger } from './attempt-ledger.ts';
 import type { JobQueue } from './job-queue.ts';
+import type { RegistrarEvents } from './registrar-events.ts';
 import { acknowledgePinPrefix, secretArns, type SecretNames } from './secret-arns.ts';
 
 /**
@@ -11,11 +12,14 @@ import { acknowledgePinPrefix, secretArns, type SecretNames } from './secret-arn
  *   probe), Query (`history()`: status), GetItem (`appGates()`: status, hold clear --token, the hold probe);
  * - dead-letter queue: ReceiveMessage (the scan), ChangeMessageVisibility (ChangeMessageVisibilityBatch: the scan
  *   releases what it read), GetQueueAttributes (`dlq list` counts the queue);
- * - this stack: DescribeStacks (`--stack` reads the outputs).
+ * - this stack: DescribeStacks (`--stack` reads the outputs);
+ * - the events dead-letter queue, the same peek as the job DLQ's (`aws sqs receive-message`, then releasing with
+ *   `change-message-visibility`, or `get-queue-attributes` to count): no CLI command reads it yet.
  */
 const OPERATOR_READ_ACTIONS = {
   ledger: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
   deadLetterQueue: ['sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+  eventsDeadLetterQueue: ['sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
   stack: ['cloudformation:DescribeStacks'],
 } as const;
 
@@ -25,11 +29,13 @@ const OPERATOR_READ_ACTIONS = {
  * - dead-letter queue: DeleteMessage (redrive, purge);
  * - ledger: PutItem (hold clear's TransactWriteItems holds Put items only; a transaction needs no action of its own);
  * - secrets: ListSecretVersionIds (redrive --eligible/--all: is a refused PIN or token replaced by a new version?), which
- *   returns metadata, never a value.
+ *   returns metadata, never a value;
+ * - events dead-letter queue: DeleteMessage (an event dead letter acted on, by `enqueue` of its job, is removed by hand).
  */
 const OPERATOR_WRITE_ACTIONS = {
   jobQueue: ['sqs:SendMessage'],
   deadLetterQueue: ['sqs:DeleteMessage'],
+  eventsDeadLetterQueue: ['sqs:DeleteMessage'],
   ledger: ['dynamodb:PutItem'],
   secrets: ['secretsmanager:ListSecretVersionIds'],
 } as const;
@@ -39,6 +45,7 @@ export interface OperatorPoliciesProps {
   readonly jobs: JobQueue;
   readonly ledger: AttemptLedger;
   readonly secrets: SecretNames;
+  readonly events: RegistrarEvents;
 }
 
 /**
@@ -52,14 +59,19 @@ export class OperatorPolicies extends Construct {
 
   constructor(scope: Construct, id: string, props: OperatorPoliciesProps) {
     super(scope, id);
-    const { jobs, ledger } = props;
+    const { jobs, ledger, events } = props;
     const table = ledger.table.tableArn;
 
     this.read = new ManagedPolicy(this, 'Read', {
-      description: 'wa-registrar operators: status, dlq list and dlq show (reads only; no secret values).',
+      description: 'wa-registrar operators: status, dlq list and dlq show, and a peek at event dead letters (reads only; no secret values).',
       statements: [
         new PolicyStatement({ sid: 'ReadLedger', actions: [...OPERATOR_READ_ACTIONS.ledger], resources: [table] }),
         new PolicyStatement({ sid: 'PeekDeadLetters', actions: [...OPERATOR_READ_ACTIONS.deadLetterQueue], resources: [jobs.deadLetterQueue.queueArn] }),
+        new PolicyStatement({
+          sid: 'PeekEventDeadLetters',
+          actions: [...OPERATOR_READ_ACTIONS.eventsDeadLetterQueue],
+          resources: [events.deadLetterQueue.queueArn],
+        }),
         // This stack's own ARN (with its unique id): `--stack` resolves the outputs of this stage only.
         new PolicyStatement({ sid: 'ReadStackOutputs', actions: [...OPERATOR_READ_ACTIONS.stack], resources: [Aws.STACK_ID] }),
       ],
@@ -71,6 +83,11 @@ export class OperatorPolicies extends Construct {
       statements: [
         new PolicyStatement({ sid: 'SendJobs', actions: [...OPERATOR_WRITE_ACTIONS.jobQueue], resources: [jobs.queue.queueArn] }),
         new PolicyStatement({ sid: 'RemoveDeadLetters', actions: [...OPERATOR_WRITE_ACTIONS.deadLetterQueue], resources: [jobs.deadLetterQueue.queueArn] }),
+        new PolicyStatement({
+          sid: 'RemoveEventDeadLetters',
+          actions: [...OPERATOR_WRITE_ACTIONS.eventsDeadLetterQueue],
+          resources: [events.deadLetterQueue.queueArn],
+        }),
         new PolicyStatement({ sid: 'ClearHolds', actions: [...OPERATOR_WRITE_ACTIONS.ledger], resources: [table] }),
         new PolicyStatement({ sid: 'SeeSecretVersions', actions: [...OPERATOR_WRITE_ACTIONS.secrets], resources: [tokenArn, pinArnPattern] }),
       ],

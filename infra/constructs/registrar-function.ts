@@ -7,9 +7,11 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { METRICS } from '../../shared/metrics.ts';
 import { BUNDLE } from '../definitions.ts';
-import type { AttemptLedger } from './attempt-ledger.ts';
+import type { AttemptLedger, LedgerAccess } from './attempt-ledger.ts';
 import type { JobQueue } from './job-queue.ts';
-import { acknowledgePinPrefix, secretArns, type SecretNames } from './secret-arns.ts';
+import type { RegistrarEvents } from './registrar-events.ts';
+import { acknowledgePinPrefix, secretArn, secretArns, type SecretNames, type WebhookSecretNames } from './secret-arns.ts';
+import type { WebhookChangeLog } from './webhook-receiver.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,6 +24,8 @@ export interface RegistrarFunctionProps {
   readonly memorySize?: number;
   /** Environment that needs no grant. Variables tied to a resource are set by the method that grants it. */
   readonly environment?: Record<string, string>;
+  /** Reserved concurrency: a cap, and a share of the account's pool no other function can take. None when absent. */
+  readonly reservedConcurrentExecutions?: number | undefined;
 }
 
 /**
@@ -60,6 +64,7 @@ export class RegistrarFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout,
+      ...(props.reservedConcurrentExecutions ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       role: this.role,
       logGroup: this.logGroup,
       environment: {
@@ -87,9 +92,9 @@ export class RegistrarFunction extends Construct {
     this.function.node.addDependency(this.role);
   }
 
-  /** Read and conditionally write the attempt ledger; sets LEDGER_TABLE_NAME. */
-  useLedger(ledger: AttemptLedger): this {
-    ledger.grantWorkerAccess(this.role);
+  /** Use the attempt ledger with exactly the calls `access` makes (see attempt-ledger.ts); sets LEDGER_TABLE_NAME. */
+  useLedger(ledger: AttemptLedger, access: LedgerAccess): this {
+    ledger.grantAccess(this.role, access);
     this.function.addEnvironment('LEDGER_TABLE_NAME', ledger.table.tableName);
     return this;
   }
@@ -139,16 +144,97 @@ export class RegistrarFunction extends Construct {
    * sets TOKEN_SECRET_ID and PIN_SECRET_PREFIX. GetSecretValue only, on those names only.
    */
   readSecrets(secrets: SecretNames): this {
-    const { tokenArn, pinArnPattern } = secretArns(this, secrets);
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({ sid: 'ReadGraphToken', actions: ['secretsmanager:GetSecretValue'], resources: [tokenArn] }),
-    );
+    this.readToken(secrets);
+    const { pinArnPattern } = secretArns(this, secrets);
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ sid: 'ReadPins', actions: ['secretsmanager:GetSecretValue'], resources: [pinArnPattern] }),
     );
-    this.function.addEnvironment('TOKEN_SECRET_ID', secrets.tokenSecretName);
     this.function.addEnvironment('PIN_SECRET_PREFIX', secrets.pinSecretPrefix);
     acknowledgePinPrefix(this.role, secrets, 'secretsmanager:GetSecretValue');
+    return this;
+  }
+
+  /** Read the Graph token only (the event resolver reads numbers lists, never a PIN); sets TOKEN_SECRET_ID. */
+  readToken(secrets: Pick<SecretNames, 'tokenSecretName'>): this {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'ReadGraphToken', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn(this, secrets.tokenSecretName)] }),
+    );
+    this.function.addEnvironment('TOKEN_SECRET_ID', secrets.tokenSecretName);
+    return this;
+  }
+
+  /**
+   * Enqueue jobs (the event resolver: a re-register after a name approval or a request): SendMessage on the job
+   * queue, nothing else; sets JOB_QUEUE_URL.
+   */
+  enqueueJobs(jobs: JobQueue): this {
+    this.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'SendJobs', actions: ['sqs:SendMessage'], resources: [jobs.queue.queueArn] }));
+    this.function.addEnvironment('JOB_QUEUE_URL', jobs.queue.queueUrl);
+    return this;
+  }
+
+  /**
+   * The webhook receiver's secrets, which live outside the stack: GetSecretValue on the Meta app secret and the verify
+   * token, exactly those names; sets APP_SECRET_ID and VERIFY_TOKEN_SECRET_ID.
+   */
+  readWebhookSecrets(secrets: WebhookSecretNames): this {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadWebhookSecrets',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [secretArn(this, secrets.appSecretName), secretArn(this, secrets.verifyTokenSecretName)],
+      }),
+    );
+    this.function.addEnvironment('APP_SECRET_ID', secrets.appSecretName);
+    this.function.addEnvironment('VERIFY_TOKEN_SECRET_ID', secrets.verifyTokenSecretName);
+    return this;
+  }
+
+  /** Claim webhook changes in the change log (see webhook-receiver.ts); sets WEBHOOK_CHANGES_TABLE_NAME. */
+  claimChanges(changes: WebhookChangeLog): this {
+    changes.grantClaims(this.role);
+    this.function.addEnvironment('WEBHOOK_CHANGES_TABLE_NAME', changes.table.tableName);
+    return this;
+  }
+
+  /** Put events on the registrar's bus: events:PutEvents on that bus only; sets EVENT_BUS_NAME. */
+  publishEvents(events: RegistrarEvents): this {
+    events.bus.grantPutEventsTo(this.role);
+    this.function.addEnvironment('EVENT_BUS_NAME', events.bus.eventBusName);
+    return this;
+  }
+
+  /**
+   * Consume the event buffer with partial batch failures, batches of 10. Lambda's poller runs under this role:
+   * ReceiveMessage, DeleteMessage and GetQueueAttributes, nothing else (a failed event returns after the visibility
+   * timeout; the resolver never changes it).
+   */
+  consumeEvents(events: RegistrarEvents, options: { maxConcurrency: number }): this {
+    this.function.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(events.bufferQueue.node)}`, {
+      eventSourceArn: events.bufferQueue.queueArn,
+      batchSize: 10,
+      reportBatchItemFailures: true,
+      maxConcurrency: options.maxConcurrency,
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'PollEvents',
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        resources: [events.bufferQueue.queueArn],
+      }),
+    );
+    return this;
+  }
+
+  /**
+   * Send the resolver's own dead letters (an unknown number, a malformed event) to the event path's dead-letter queue:
+   * SendMessage there, nothing else; sets EVENTS_DEAD_LETTER_QUEUE_URL.
+   */
+  deadLetterEventsTo(events: RegistrarEvents): this {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid: 'SendEventDeadLetters', actions: ['sqs:SendMessage'], resources: [events.deadLetterQueue.queueArn] }),
+    );
+    this.function.addEnvironment('EVENTS_DEAD_LETTER_QUEUE_URL', events.deadLetterQueue.queueUrl);
     return this;
   }
 
@@ -158,7 +244,7 @@ export class RegistrarFunction extends Construct {
    * so this role can never read a token or a PIN. Sets LEDGER_TABLE_NAME, TOKEN_SECRET_ID and PIN_SECRET_PREFIX.
    */
   checkHolds(ledger: AttemptLedger, secrets: SecretNames): this {
-    ledger.grantHoldReads(this.role);
+    ledger.grantAccess(this.role, 'holdReads');
     const { tokenArn, pinArnPattern } = secretArns(this, secrets);
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ sid: 'SeeSecretVersions', actions: ['secretsmanager:ListSecretVersionIds'], resources: [tokenArn, pinArnPattern] }),

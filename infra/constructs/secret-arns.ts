@@ -7,14 +7,26 @@ export interface SecretNames {
   readonly pinSecretPrefix: string;
 }
 
+/** Names of the webhook receiver's secrets (never created by the stack): the Meta app secret and the verify token. */
+export interface WebhookSecretNames {
+  readonly appSecretName: string;
+  readonly verifyTokenSecretName: string;
+}
+
+const arnFor = (scope: IConstruct, resourceName: string) =>
+  Stack.of(scope).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+
 /**
- * The ARNs a grant on the secrets names: the token exactly, and the PIN secrets by their prefix.
- * Secrets Manager appends a hyphen and six random characters to every secret's ARN.
+ * The ARN of exactly one secret, by its name. Secrets Manager appends a hyphen and six random characters to every
+ * secret's ARN; `??????` matches those and nothing longer, so `name-old` is not covered.
  */
+export function secretArn(scope: IConstruct, name: string): string {
+  return arnFor(scope, `${name}-??????`);
+}
+
+/** The ARNs a grant on the secrets names: the token exactly, and the PIN secrets by their prefix. */
 export function secretArns(scope: IConstruct, secrets: SecretNames): { tokenArn: string; pinArnPattern: string } {
-  const secretArn = (resourceName: string) =>
-    Stack.of(scope).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-  return { tokenArn: secretArn(`${secrets.tokenSecretName}-??????`), pinArnPattern: secretArn(`${secrets.pinSecretPrefix}*`) };
+  return { tokenArn: secretArn(scope, secrets.tokenSecretName), pinArnPattern: arnFor(scope, `${secrets.pinSecretPrefix}*`) };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { decisionHold, nameApprovalMet, type AppGates, type JobDecision, type JobRecord, type LedgerChanges, type NumberRecord } from '../ledger/port.ts';
+import { decisionHold, nameApprovalMet, type JobDecision, type JobRecord, type LedgerChanges, type NumberRecord } from '../ledger/port.ts';
 import { evaluateBudget, pruneSpent, type LimitedOperation } from './budget.ts';
 import {
   REREGISTER_REASONS,
@@ -12,6 +12,7 @@ import {
   type DecideInput,
 } from './job-context.ts';
 import { readFailed } from './read-failures.ts';
+import { throttledApp, throttleFor, throttleIsNews } from './throttle.ts';
 import { deadLetter, finished, releaseReservation, type Step } from './steps.ts';
 
 export type { Step } from './steps.ts';
@@ -153,8 +154,8 @@ function appGateFromRead(input: DecideInput): Step | undefined {
   }
   if (read.meaning === 'throttled') {
     const until = now + Math.max(read.regainAfterSeconds ?? 0, read.row.minDelaySeconds ?? 900) * 1000;
-    if ((app.throttledUntil ?? 0) < until) {
-      return { kind: 'write', changes: changesOf(input, { app: { ...app, throttledUntil: until } }), then: 'continue', detail: 'the state read was throttled' };
+    if (throttleIsNews(app, until, read.throttledBusinesses)) {
+      return { kind: 'write', changes: changesOf(input, { app: throttledApp(app, until, read.throttledBusinesses, now) }), then: 'continue', detail: 'the state read was throttled' };
     }
   }
   return undefined;
@@ -180,17 +181,6 @@ function mayTakeOver(record: JobRecord, input: DecideInput): boolean {
   if (record.generation < input.delivery.redriveGeneration) return true;
   const [messageId, count] = (record.leaseOwner ?? '').split('#');
   return messageId === input.delivery.messageId && Number(count) < input.delivery.receiveCount;
-}
-
-/**
- * When Meta's throttle ends for this number: the app-wide one, its business's, or (business unknown) any business's,
- * since the number may belong to it. Undefined when nothing throttles it now.
- */
-export function throttleFor(app: Pick<AppGates, 'throttledUntil' | 'businessThrottles'>, businessAccountId: string | undefined, now: number): number | undefined {
-  const perBusiness = app.businessThrottles ?? {};
-  const candidates = [app.throttledUntil ?? 0, ...(businessAccountId === undefined ? Object.values(perBusiness) : [perBusiness[businessAccountId] ?? 0])];
-  const until = Math.max(...candidates);
-  return until > now ? until : undefined;
 }
 
 function waitForThrottle(input: DecideInput, until: number): Step {

@@ -25,6 +25,8 @@ export type Interpretation =
       outcome: 'rejected' | 'unknown';
       /** Throttles: Meta's regain time, when its usage headers say. */
       regainAfterSeconds?: number;
+      /** Throttles: the businesses the usage headers name; absent means the whole app. */
+      throttledBusinesses?: string[];
       /** PIN lockouts: the wait parsed from Meta's details, when it could be. */
       lockSeconds?: number;
       graphError?: NonNullable<JobDecision['graphError']>;
@@ -59,14 +61,14 @@ export function interpret(operation: LimitedOperation | 'read_state', result: Gr
     // A state read that failed. Without a code it is a passing fault; with one, the table says what it means.
     if (result.code === undefined) return { kind: 'failed', meaning: 'transient', row: NO_ANSWER_ROW, outcome: 'unknown', what: result.why };
     return failedBy(result.code, `the state read failed with error ${result.code}`, {
-      ...(result.regainAfterSeconds === undefined ? {} : { regainAfterSeconds: result.regainAfterSeconds }),
+      ...throttleOf(result),
       graphError: { code: result.code, ...(result.fbtraceId ? { fbtraceId: result.fbtraceId } : {}), ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}) },
     });
   }
   // Not registered is exactly what a deregister wants.
   if (rowForCode(result.error.code).meaning === 'not_registered' && operation === 'deregister') return { kind: 'took_effect', httpStatus: result.httpStatus };
   return failedBy(result.error.code, `Meta refused the ${operation} with error ${result.error.code}`, {
-    ...(result.regainAfterSeconds === undefined ? {} : { regainAfterSeconds: result.regainAfterSeconds }),
+    ...throttleOf(result),
     ...(result.error.retryAfterSeconds === undefined ? {} : { lockSeconds: result.error.retryAfterSeconds }),
     graphError: graphErrorOf(result.error, result.httpStatus),
     httpStatus: result.httpStatus,
@@ -89,5 +91,13 @@ function graphErrorOf(error: GraphError, httpStatus: number): NonNullable<JobDec
     ...(error.details ? { details: error.details } : {}),
     ...(error.fbtraceId ? { fbtraceId: error.fbtraceId } : {}),
     httpStatus,
+  };
+}
+
+/** The throttle facts of an answer, as the usage headers gave them. */
+function throttleOf(result: { regainAfterSeconds?: number; throttledBusinesses?: string[] }): { regainAfterSeconds?: number; throttledBusinesses?: string[] } {
+  return {
+    ...(result.regainAfterSeconds === undefined ? {} : { regainAfterSeconds: result.regainAfterSeconds }),
+    ...(result.throttledBusinesses === undefined ? {} : { throttledBusinesses: result.throttledBusinesses }),
   };
 }

@@ -6,6 +6,7 @@ import { changesOf, iso, type DecideInput } from './job-context.ts';
 import { isSagaDeregister } from './decide.ts';
 import { backoffSeconds } from './read-failures.ts';
 import { finished, releaseReservation } from './steps.ts';
+import { throttledApp } from './throttle.ts';
 
 /** What the delivery does once a request's answer is written. */
 type AfterRequest =
@@ -129,8 +130,10 @@ export function settle(
     }
     case 'throttled': {
       const until = now + Math.max(answer.regainAfterSeconds ?? 0, row.minDelaySeconds ?? 900) * 1000;
-      const app = { ...snapshot.app, throttledUntil: Math.max(until, snapshot.app.throttledUntil ?? 0) };
-      return write({ kind: 'wait', until, detail: `${reason} Every job waits until ${iso(until)}.` }, { app });
+      const businesses = answer.throttledBusinesses;
+      const app = throttledApp(snapshot.app, until, businesses, now);
+      const who = businesses && businesses.length > 0 ? `Jobs of business ${businesses.join(', ')} (and of numbers whose business is not known)` : 'Every job';
+      return write({ kind: 'wait', until, detail: `${reason} ${who} waits until ${iso(until)}.` }, { app });
     }
     case 'transient': {
       const spent = job?.uncertain ?? 0;

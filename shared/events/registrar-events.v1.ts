@@ -17,6 +17,9 @@ export const EVENT_DETAIL_TYPES = [
 ] as const;
 export type EventDetailType = (typeof EVENT_DETAIL_TYPES)[number];
 
+/** The detail types the webhook receiver publishes, always with source EVENT_SOURCE; the others may come from any source. */
+export const WEBHOOK_DETAIL_TYPES = ['PhoneNumberNameUpdated', 'PinChanged', 'PinResetRequested', 'AccountUpdated'] as const satisfies readonly EventDetailType[];
+
 const digits = (what: string, max = 20) => z.string().regex(new RegExp(`^\\d{1,${max}}$`), `${what} must be 1-${max} digits`);
 const isoTime = z.iso.datetime();
 
@@ -37,7 +40,7 @@ const displayPhoneNumber = z.string().min(1).max(40);
 /** Meta's decisions; others may appear and are recorded only. */
 export const NAME_DECISIONS = ['APPROVED', 'DEFERRED', 'PENDING', 'REJECTED'] as const;
 
-export const phoneNumberNameUpdatedSchema = z.strictObject({
+const phoneNumberNameUpdatedSchema = z.strictObject({
   ...fromWebhook,
   displayPhoneNumber,
   decision: z.string().min(1).max(64).describe(`One of ${NAME_DECISIONS.join(', ')}; unknown values are kept and recorded only.`),
@@ -46,7 +49,7 @@ export const phoneNumberNameUpdatedSchema = z.strictObject({
 });
 
 /** The `security` webhook: PIN_CHANGED → PinChanged, PIN_RESET_REQUEST → PinResetRequested. */
-export const pinEventSchema = z.strictObject({
+const pinEventSchema = z.strictObject({
   ...fromWebhook,
   displayPhoneNumber,
   /** Meta's `event` value, as sent. */
@@ -55,7 +58,7 @@ export const pinEventSchema = z.strictObject({
 });
 
 /** The `account_update` webhook, with the facts the resolver's table reads. */
-export const accountUpdatedSchema = z.strictObject({
+const accountUpdatedSchema = z.strictObject({
   ...fromWebhook,
   /** Meta's `event` value (ACCOUNT_RESTRICTION, DISABLED_UPDATE, ACCOUNT_DELETED, ...). */
   event: z.string().min(1).max(64),
@@ -67,7 +70,7 @@ export const accountUpdatedSchema = z.strictObject({
 });
 
 /** Put by other systems (any source) to ask for one re-registration of a number. */
-export const reRegistrationRequestedSchema = z.strictObject({
+const reRegistrationRequestedSchema = z.strictObject({
   schemaVersion: z.literal(1),
   phoneNumberId: digits('phoneNumberId'),
   /** Idempotency: the same request id ends in one job, however often the event is put. */

@@ -1,5 +1,6 @@
 import { parseWaitFromDetails } from './details-wait.ts';
-import type { GraphCallResult, GraphClient, GraphError, NumberState, RegisterRequest, StateReadResult } from './port.ts';
+import { readUsageHeader } from './usage-header.ts';
+import type { GraphCallResult, GraphClient, GraphError, ListedNumber, NumberListResult, NumberState, RegisterRequest, StateReadResult } from './port.ts';
 
 export interface HttpGraphClientOptions {
   /** e.g. https://graph.facebook.com (production) or the simulator's http://127.0.0.1:PORT */
@@ -23,6 +24,16 @@ const STATE_FIELDS = [
   'is_pin_enabled',
   'display_phone_number',
 ].join(',');
+
+/** How each GET names itself in an unknown result's `why`. */
+const READS = { state: { what: 'state read', noun: 'state' }, list: { what: 'number list', noun: 'list' } } as const;
+
+/** Numbers asked for per page of a business's list; Meta may answer fewer and page on. */
+const LIST_PAGE_SIZE = 100;
+/** A list stops here: no business has that many pages, and a server repeating its cursors must not hold a read forever. */
+const LIST_MAX_PAGES = 50;
+
+type ReadFailure = Extract<NumberListResult, { kind: 'unknown' }>;
 
 /** Codes whose `details` say how long PIN checks are paused. */
 const PIN_LOCKOUT_CODES: ReadonlySet<number> = new Set([133008, 133009]);
@@ -60,37 +71,80 @@ export class HttpGraphClient implements GraphClient {
   }
 
   async #readState(phoneNumberId: string, token: string): Promise<StateReadResult> {
+    const answer = await this.#getJson(`${this.#root}/${phoneNumberId}?fields=${STATE_FIELDS}`, token, READS.state);
+    return answer.ok ? { kind: 'known', state: toNumberState(answer.payload) } : answer.failure;
+  }
+
+  /** Never rejects, like `readState`: any failure, on any page, makes the whole list `unknown`. */
+  async listPhoneNumbers(businessAccountId: string, token: string): Promise<NumberListResult> {
+    try {
+      return await this.#listPhoneNumbers(businessAccountId, token);
+    } catch (error) {
+      return { kind: 'unknown', why: `number list failed: ${errorName(error)}` };
+    }
+  }
+
+  async #listPhoneNumbers(businessAccountId: string, token: string): Promise<NumberListResult> {
+    const origin = new URL(this.#root).origin;
+    let url = `${this.#root}/${businessAccountId}/phone_numbers?fields=id,display_phone_number&limit=${LIST_PAGE_SIZE}`;
+    const numbers: ListedNumber[] = [];
+    const visited = new Set<string>();
+    for (;;) {
+      if (visited.size === LIST_MAX_PAGES) return { kind: 'unknown', why: `number list has more than ${LIST_MAX_PAGES} pages` };
+      visited.add(url);
+      const answer = await this.#getJson(url, token, READS.list);
+      if (!answer.ok) return answer.failure;
+      const page = toListPage(answer.payload);
+      if (!page) return answer.unknown('number list answered a page without readable numbers');
+      numbers.push(...page.numbers);
+      if (page.next === undefined) return { kind: 'known', numbers };
+      let next: URL;
+      try {
+        next = new URL(page.next);
+      } catch {
+        return answer.unknown('number list answered an unreadable paging.next');
+      }
+      // The token travels with every page: never to another host than the one configured.
+      if (next.origin !== origin) return answer.unknown('number list paging.next points to another host; not followed');
+      if (visited.has(next.href)) return answer.unknown('number list paging.next repeats a page');
+      url = next.href;
+    }
+  }
+
+  /** One GET with the token: the JSON object Meta answered, or why the read is unknown. */
+  async #getJson(url: string, token: string, read: { what: string; noun: string }): Promise<{ ok: true; payload: Record<string, unknown>; unknown: (why: string) => ReadFailure } | { ok: false; failure: ReadFailure }> {
+    const { what, noun } = read;
     let response: Response;
     try {
-      response = await fetch(`${this.#root}/${phoneNumberId}?fields=${STATE_FIELDS}`, {
+      response = await fetch(url, {
         headers: { authorization: `Bearer ${token}` },
         signal: AbortSignal.timeout(this.#options.timeoutMs),
         // Never follow a redirect: the token would go wherever it points.
         redirect: 'manual',
       });
     } catch (error) {
-      return { kind: 'unknown', why: isTimeout(error) ? 'state read timed out' : 'state read failed to connect' };
+      return { ok: false, failure: { kind: 'unknown', why: isTimeout(error) ? `${what} timed out` : `${what} failed to connect` } };
     }
     const httpStatus = response.status;
-    const regainAfterSeconds = regainSeconds(response.headers);
-    const unknown = (why: string, error?: GraphError): StateReadResult => ({
+    const throttle = throttleFields(response.headers);
+    const unknown = (why: string, error?: GraphError): ReadFailure => ({
       kind: 'unknown',
       why,
       httpStatus,
       ...(error ? { code: error.code } : {}),
       ...(error?.fbtraceId ? { fbtraceId: error.fbtraceId } : {}),
-      ...(regainAfterSeconds === undefined ? {} : { regainAfterSeconds }),
+      ...throttle,
     });
     let payload: unknown;
     try {
       payload = await readJson(response);
     } catch (error) {
-      return unknown(isTimeout(error) ? `state read timed out reading the HTTP ${httpStatus} body` : `state read lost the HTTP ${httpStatus} body`);
+      return { ok: false, failure: unknown(isTimeout(error) ? `${what} timed out reading the HTTP ${httpStatus} body` : `${what} lost the HTTP ${httpStatus} body`) };
     }
-    if (response.ok && isPlainObject(payload) && !('error' in payload)) return { kind: 'known', state: toNumberState(payload) };
+    if (response.ok && isPlainObject(payload) && !('error' in payload)) return { ok: true, payload, unknown: (why) => unknown(why) };
     const error = toGraphError(payload, [token], this.#now());
-    if (response.ok && !error) return unknown(`state read answered HTTP ${httpStatus} without a readable state`);
-    return unknown(`state read answered HTTP ${httpStatus}`, error);
+    if (response.ok && !error) return { ok: false, failure: unknown(`${what} answered HTTP ${httpStatus} without a readable ${noun}`) };
+    return { ok: false, failure: unknown(`${what} answered HTTP ${httpStatus}`, error) };
   }
 
   async #post(path: string, body: Record<string, string> | undefined, secrets: string[]): Promise<GraphCallResult> {
@@ -125,14 +179,7 @@ export class HttpGraphClient implements GraphClient {
     }
     const error = toGraphError(payload, secrets, this.#now());
     if (error) {
-      const regainAfterSeconds = regainSeconds(response.headers);
-      return {
-        kind: 'graph_error',
-        httpStatus: response.status,
-        error,
-        ...(regainAfterSeconds === undefined ? {} : { regainAfterSeconds }),
-        durationMs,
-      };
+      return { kind: 'graph_error', httpStatus: response.status, error, ...throttleFields(response.headers), durationMs };
     }
     return {
       kind: 'no_answer',
@@ -168,6 +215,23 @@ function toNumberState(fields: Record<string, unknown>): NumberState {
   if (typeof pinEnabled === 'boolean') state.isPinEnabled = pinEnabled;
   else if (pinEnabled === 'true' || pinEnabled === 'false') state.isPinEnabled = pinEnabled === 'true';
   return state;
+}
+
+/** One page of `GET /{waba-id}/phone_numbers`: its numbers and the next page's URL; undefined when unreadable. */
+function toListPage(payload: Record<string, unknown>): { numbers: ListedNumber[]; next?: string } | undefined {
+  const data = payload.data;
+  if (!Array.isArray(data)) return undefined;
+  const numbers: ListedNumber[] = [];
+  for (const entry of data) {
+    if (!isPlainObject(entry)) return undefined;
+    const { id, display_phone_number: displayPhoneNumber } = entry;
+    // Ids arrive as strings; a number id as a JSON number would lose digits, so it is not read as one.
+    if (typeof id !== 'string' || !/^\d{1,20}$/.test(id) || typeof displayPhoneNumber !== 'string') return undefined;
+    numbers.push({ id, displayPhoneNumber });
+  }
+  const paging = payload.paging;
+  const next = isPlainObject(paging) && typeof paging.next === 'string' ? paging.next : undefined;
+  return next === undefined ? { numbers } : { numbers, next };
 }
 
 function errorName(error: unknown): string {
@@ -231,21 +295,11 @@ function redact(text: string, secrets: string[]): string {
   return result;
 }
 
-/**
- * Seconds until Meta lifts a throttle, from `X-Business-Use-Case-Usage`
- * (`estimated_time_to_regain_access` is in minutes). Undefined when absent or unreadable.
- */
-function regainSeconds(headers: Headers): number | undefined {
-  const header = headers.get('x-business-use-case-usage');
-  if (!header) return undefined;
-  try {
-    const usage = JSON.parse(header) as Record<string, Array<{ estimated_time_to_regain_access?: unknown }>>;
-    const minutes = Object.values(usage)
-      .flat()
-      .map((entry) => entry.estimated_time_to_regain_access)
-      .filter((value): value is number => typeof value === 'number' && value > 0);
-    return minutes.length > 0 ? Math.max(...minutes) * 60 : undefined;
-  } catch {
-    return undefined;
-  }
+/** The throttle fields of an answer, from Meta's `X-Business-Use-Case-Usage` header (absent ones left out). */
+function throttleFields(headers: Headers): { regainAfterSeconds?: number; throttledBusinesses?: string[] } {
+  const usage = readUsageHeader(headers.get('x-business-use-case-usage'));
+  return {
+    ...(usage.regainAfterSeconds === undefined ? {} : { regainAfterSeconds: usage.regainAfterSeconds }),
+    ...(usage.businesses.length === 0 ? {} : { throttledBusinesses: usage.businesses }),
+  };
 }

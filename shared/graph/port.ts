@@ -24,6 +24,8 @@ export type GraphCallResult =
       error: GraphError;
       /** From the usage headers, when Meta says how long until throttling ends. */
       regainAfterSeconds?: number;
+      /** From the usage headers: the businesses (WABA ids) Meta throttles; empty or absent means the whole app. */
+      throttledBusinesses?: string[];
       durationMs: number;
     }
   | {
@@ -62,6 +64,31 @@ export type StateReadResult =
       httpStatus?: number;
       /** From the usage headers, when Meta says how long until throttling ends. */
       regainAfterSeconds?: number;
+      /** From the usage headers: the businesses (WABA ids) Meta throttles; empty or absent means the whole app. */
+      throttledBusinesses?: string[];
+    };
+
+/** One number of a business account as Meta lists it (`display_phone_number` as shown, e.g. `+1 631-555-5555`). */
+export interface ListedNumber {
+  id: string;
+  displayPhoneNumber: string;
+}
+
+/** A business account's numbers, every page read; or unknown (a failed read is never an empty list). */
+export type NumberListResult =
+  | { kind: 'known'; numbers: ListedNumber[] }
+  | {
+      kind: 'unknown';
+      why: string;
+      /** Meta's error code, when the answer was a Graph error (e.g. 190, or a throttle code). */
+      code?: number;
+      fbtraceId?: string;
+      /** When an answer arrived at all. */
+      httpStatus?: number;
+      /** From the usage headers, when Meta says how long until throttling ends. */
+      regainAfterSeconds?: number;
+      /** From the usage headers: the businesses (WABA ids) Meta throttles; empty or absent means the whole app. */
+      throttledBusinesses?: string[];
     };
 
 export interface RegisterRequest {
@@ -75,5 +102,7 @@ export interface GraphClient {
   register(request: RegisterRequest, token: string): Promise<GraphCallResult>;
   deregister(phoneNumberId: string, token: string): Promise<GraphCallResult>;
   readState(phoneNumberId: string, token: string): Promise<StateReadResult>;
+  /** `GET /{waba-id}/phone_numbers`, every page: how the events path maps a webhook's display number to its id. */
+  listPhoneNumbers(businessAccountId: string, token: string): Promise<NumberListResult>;
 }
 

@@ -30,7 +30,7 @@ export interface NumberHold {
 }
 
 /** A display-name approval: the number must be registered again by `deadline`, or the name goes back to review. */
-export interface NameApproval {
+interface NameApproval {
   approvedAt: number;
   deadline: number;
   /** The webhook change that approved it (its id is the re-registration job's key). */

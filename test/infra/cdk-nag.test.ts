@@ -32,6 +32,7 @@ describe('cdk-nag AwsSolutions', () => {
     ['with the scheduled redrive off', { scheduledRedrive: false }],
     ['with an alarm e-mail', { alarmEmail: 'oncall@example.com' }],
     ['with another stage and PIN prefix', { stage: 'prod', pinSecretPrefix: 'prod/wa/pin/', tokenSecretName: 'prod/wa/token' }],
+    ['with no reserved concurrency for the webhook receiver', { webhookConcurrency: 0 }],
   ])('%s', (_name, context) => {
     it('reports no unacknowledged error or warning, and the synth goes through', () => {
       // Prepare
@@ -44,23 +45,25 @@ describe('cdk-nag AwsSolutions', () => {
     });
   });
 
-  it('acknowledges only four findings, each one exactly and with a reason', () => {
+  it('acknowledges only five findings, each one exactly and with a reason', () => {
     // Prepare
     const { app, stack } = synthRegistrar();
     const pinPrefix = 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:wa-registrar/dev/pin/*]';
     // Act
     const acks = acknowledgements(app).filter((ack) => ack.id.startsWith('AwsSolutions-'));
-    // Assess: the PIN prefix on the worker (GetSecretValue), the scheduled redrive and the operators' write
-    // policy (ListSecretVersionIds).
+    // Assess: both dead-letter queues (SQS3), the PIN prefix on the worker (GetSecretValue), the scheduled redrive and
+    // the operators' write policy (ListSecretVersionIds). Nothing for the webhook receiver's public Function URL:
+    // AwsSolutions has no rule on it (see 'the public Function URL' below), and its roles name their secrets exactly.
     expect(acks.map(({ path, id }) => ({ path, id }))).toEqual(
       expect.arrayContaining([
         { path: stack.jobs.deadLetterQueue.node.path, id: 'AwsSolutions-SQS3' },
+        { path: stack.events.deadLetterQueue.node.path, id: 'AwsSolutions-SQS3' },
         { path: stack.worker.role.node.path, id: pinPrefix },
         { path: stack.redrive!.fn.role.node.path, id: pinPrefix },
         { path: stack.operators.write.node.path, id: pinPrefix },
       ]),
     );
-    expect(acks).toHaveLength(4);
+    expect(acks).toHaveLength(5);
     for (const ack of acks) expect(ack.reason.length).toBeGreaterThan(80);
   });
 
@@ -80,6 +83,16 @@ describe('cdk-nag AwsSolutions', () => {
       'a second wildcard on the operators\' write policy (its PIN acknowledgement covers only its own ARN)',
       (stack) => stack.operators.write.addStatements(new PolicyStatement({ actions: ['sqs:DeleteMessage'], resources: ['*'] })),
       /^AwsSolutions-IAM5\[Resource::\*\] .*\/Operators\/Write\/Resource$/,
+    ],
+    [
+      'a wildcard on the webhook receiver role',
+      (stack) => stack.webhooks.fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] })),
+      /^AwsSolutions-IAM5\[Resource::\*\] .*\/Webhooks\/Receiver\/Role\/DefaultPolicy\/Resource$/,
+    ],
+    [
+      'a wildcard on the event resolver role',
+      (stack) => stack.resolver.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: ['*'] })),
+      /^AwsSolutions-IAM5\[Resource::\*\] .*\/EventResolver\/Role\/DefaultPolicy\/Resource$/,
     ],
     [
       'a wildcard on the operators\' read policy',

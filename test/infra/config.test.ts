@@ -17,9 +17,9 @@ describe('CDK context', () => {
 
   it('accepts -c values, which arrive as strings', () => {
     // Act
-    const config = configFrom({ maxConcurrency: '25', attemptLimit: '8', attemptBudgetShared: 'false', scheduledRedrive: 'false', alarmEmail: 'ops@example.com' });
+    const config = configFrom({ maxConcurrency: '25', attemptLimit: '8', attemptBudgetShared: 'false', scheduledRedrive: 'false', alarmEmail: 'ops@example.com', webhookConcurrency: '0' });
     // Assess
-    expect(config).toMatchObject({ maxConcurrency: 25, attemptLimit: 8, attemptBudgetShared: false, scheduledRedrive: false, alarmEmail: 'ops@example.com' });
+    expect(config).toMatchObject({ maxConcurrency: 25, attemptLimit: 8, attemptBudgetShared: false, scheduledRedrive: false, alarmEmail: 'ops@example.com', webhookConcurrency: 0 });
   });
 
   it('treats an empty alarmEmail as none', () => {
@@ -43,6 +43,11 @@ describe('CDK context', () => {
     ['attemptLimit', '0'],
     ['attemptBudgetShared', 'yes'],
     ['scheduledRedrive', 'off'],
+    ['appSecretName', 'meta/*'],
+    ['verifyTokenSecretName', ''],
+    ['webhookConcurrency', '101'],
+    ['webhookConcurrency', '-1'],
+    ['webhookConcurrency', 'lots'],
   ])('rejects %s=%j with an error naming the key', (key, value) => {
     // Act
     const act = () => configFrom({ [key]: value });
@@ -52,22 +57,56 @@ describe('CDK context', () => {
   });
 
   describe('secret names per stage', () => {
-    it('gives each stage its own token and PIN prefix by default', () => {
+    it('gives each stage its own token, PIN prefix and webhook secrets by default', () => {
       // Act
       const [dev, prod] = ['dev', 'prod'].map((stage) => configFrom({ ...cdkJson.context, stage }));
       // Assess
-      expect(dev).toMatchObject({ tokenSecretName: 'wa-registrar/dev/graph-token', pinSecretPrefix: 'wa-registrar/dev/pin/' });
-      expect(prod).toMatchObject({ tokenSecretName: 'wa-registrar/prod/graph-token', pinSecretPrefix: 'wa-registrar/prod/pin/' });
+      expect(dev).toMatchObject({
+        tokenSecretName: 'wa-registrar/dev/graph-token',
+        pinSecretPrefix: 'wa-registrar/dev/pin/',
+        appSecretName: 'wa-registrar/dev/meta-app-secret',
+        verifyTokenSecretName: 'wa-registrar/dev/webhook-verify-token',
+      });
+      expect(prod).toMatchObject({
+        tokenSecretName: 'wa-registrar/prod/graph-token',
+        pinSecretPrefix: 'wa-registrar/prod/pin/',
+        appSecretName: 'wa-registrar/prod/meta-app-secret',
+        verifyTokenSecretName: 'wa-registrar/prod/webhook-verify-token',
+      });
       // Neither stage's PIN grant covers the other's secrets.
       expect(prod!.tokenSecretName.startsWith(dev!.pinSecretPrefix)).toBe(false);
       expect(prod!.pinSecretPrefix.startsWith(dev!.pinSecretPrefix)).toBe(false);
     });
 
     it('fills {stage} into names given with -c too', () => {
-      expect(configFrom({ stage: 'eu', tokenSecretName: 'acme/{stage}/wa-token', pinSecretPrefix: 'acme/{stage}/wa-pins/' })).toMatchObject({
+      expect(
+        configFrom({
+          stage: 'eu',
+          tokenSecretName: 'acme/{stage}/wa-token',
+          pinSecretPrefix: 'acme/{stage}/wa-pins/',
+          appSecretName: 'acme/{stage}/meta-app',
+          verifyTokenSecretName: 'acme/{stage}/meta-verify',
+        }),
+      ).toMatchObject({
         tokenSecretName: 'acme/eu/wa-token',
         pinSecretPrefix: 'acme/eu/wa-pins/',
+        appSecretName: 'acme/eu/meta-app',
+        verifyTokenSecretName: 'acme/eu/meta-verify',
       });
+    });
+
+    // Each role reads its own secrets by exact name: a shared name, or one under the PIN prefix, would widen a grant.
+    it.each([
+      [{ appSecretName: 'wa-registrar/{stage}/pin/app' }, /appSecretName must not start with pinSecretPrefix/],
+      [{ verifyTokenSecretName: 'wa-registrar/{stage}/pin/verify' }, /verifyTokenSecretName must not start with pinSecretPrefix/],
+      [{ appSecretName: 'wa-registrar/{stage}/graph-token' }, /appSecretName must differ from tokenSecretName/],
+      [{ verifyTokenSecretName: 'wa-registrar/{stage}/meta-app-secret' }, /verifyTokenSecretName must differ from appSecretName/],
+    ])('refuses webhook secret names %j', (context, expected) => {
+      // Act
+      const act = () => configFrom({ ...cdkJson.context, ...context });
+      // Assess
+      expect(act).toThrow(ContextError);
+      expect(act).toThrow(expected);
     });
   });
 

@@ -4,6 +4,7 @@ import type { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AwsClients } from '../../shared/aws-clients.ts';
 import { provisionEmulatorResources } from '../../tools/emulator-resources.ts';
+import { provisionWebhookResources, webhookReceiverEnv } from '../../tools/webhook-resources.ts';
 import { synthRegistrar } from './helpers/synth.ts';
 
 /**
@@ -62,12 +63,14 @@ describe('local stack = cloud stack', () => {
   let sent: Sent;
   let jobQueueLogicalId: string;
   let deadLetterQueueLogicalId: string;
+  let ledgerLogicalId: string;
 
   beforeAll(async () => {
     const { stack, template } = synthRegistrar();
     resources = template().toJSON().Resources;
     jobQueueLogicalId = (stack.resolve(stack.jobs.queue.queueArn) as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
     deadLetterQueueLogicalId = (stack.resolve(stack.jobs.deadLetterQueue.queueArn) as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+    ledgerLogicalId = (stack.resolve(stack.ledger.table.tableName) as { Ref: string }).Ref;
     const recording = recordingClients();
     sent = recording.sent;
     await provisionEmulatorResources({ endpoint: 'http://local', region: 'us-east-1', namePrefix: 'drift' }, recording.clients);
@@ -94,8 +97,9 @@ describe('local stack = cloud stack', () => {
         }),
     );
 
-  it('provisions the two queues the stack has, and nothing else', () => {
-    expect(Object.values(resources).filter((r) => r.Type === 'AWS::SQS::Queue')).toHaveLength(sent.queues.length);
+  it('provisions the two FIFO queues of the job path the stack has, and nothing else', () => {
+    // The event path's standard queues are not emulated: locally the bus feeds one catch-all queue (tools/webhook-resources.ts).
+    expect(Object.values(resources).filter((r) => r.Type === 'AWS::SQS::Queue' && r.Properties.FifoQueue === true)).toHaveLength(sent.queues.length);
     expect(sent.queues.map((q) => q.QueueName).sort()).toEqual(['drift-dead-letters.fifo', 'drift-jobs.fifo']);
   });
 
@@ -132,8 +136,7 @@ describe('local stack = cloud stack', () => {
 
   it('creates the ledger table with the template\'s keys, billing and TTL', () => {
     // Prepare
-    const cloudTables = Object.values(resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
-    const cloud = cloudTables[0]!.Properties as Record<string, unknown> & {
+    const cloud = resources[ledgerLogicalId]!.Properties as Record<string, unknown> & {
       TimeToLiveSpecification: { AttributeName: string; Enabled: boolean };
     };
     const local = sent.tables[0]!;
@@ -143,7 +146,7 @@ describe('local stack = cloud stack', () => {
     ) as typeof cloud;
     const { TableName, ...localCreate } = local;
     // Assess
-    expect(cloudTables).toHaveLength(sent.tables.length);
+    expect(sent.tables).toHaveLength(1);
     expect(TableName).toBe('drift-ledger');
     expect(localCreate).toEqual(cloudCreate);
     expect(sent.ttl).toEqual([{ TableName: 'drift-ledger', TimeToLiveSpecification }]);
@@ -164,6 +167,57 @@ describe('local stack = cloud stack', () => {
       ledgerTableName: 'p1-ledger',
       tokenSecretId: 'p1/graph-token',
       pinSecretPrefix: 'p1/pin/',
+    });
+  });
+
+  describe('the webhook path', () => {
+    /** What tools/webhook-resources.ts sends for the receiver's change log, and the receiver's environment. */
+    async function provisionLocally() {
+      const tables: CreateTableCommandInput[] = [];
+      const ttl: UpdateTimeToLiveCommandInput[] = [];
+      const dynamodb = {
+        send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+          if (command.constructor.name === 'CreateTableCommand') tables.push(command.input as unknown as CreateTableCommandInput);
+          if (command.constructor.name === 'UpdateTimeToLiveCommand') ttl.push(command.input as unknown as UpdateTimeToLiveCommandInput);
+          return {};
+        },
+      };
+      const sqs = {
+        send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) =>
+          command.constructor.name === 'CreateQueueCommand'
+            ? { QueueUrl: `http://local/000000000000/${String(command.input.QueueName)}` }
+            : { Attributes: { QueueArn: 'arn:aws:sqs:us-east-1:000000000000:events' } },
+      };
+      const accept = { send: async () => ({}) };
+      const clients = { dynamodb, sqs, eventBridge: accept, secretsManager: accept } as unknown as Parameters<typeof provisionWebhookResources>[0];
+      const local = await provisionWebhookResources(clients, { namePrefix: 'drift', appSecret: 'a', verifyToken: 'v' });
+      return { tables, ttl, env: webhookReceiverEnv(local) };
+    }
+
+    it('creates the change log table with the template\'s key, billing and TTL', async () => {
+      // Prepare
+      const { stack, template } = synthRegistrar();
+      const logicalId = (stack.resolve(stack.webhooks.changes.table.tableName) as { Ref: string }).Ref;
+      const cloud = template().toJSON().Resources[logicalId].Properties as Record<string, unknown>;
+      // Act
+      const { tables, ttl } = await provisionLocally();
+      const { TimeToLiveSpecification, ...cloudCreate } = Object.fromEntries(Object.entries(cloud).filter(([name]) => !(name in CLOUD_ONLY.table))) as Record<string, unknown>;
+      const { TableName, ...localCreate } = tables[0]!;
+      // Assess
+      expect(tables).toHaveLength(1);
+      expect(localCreate).toEqual(cloudCreate);
+      expect(ttl).toEqual([{ TableName, TimeToLiveSpecification }]);
+    });
+
+    it('runs the receiver locally with the variables the stack sets', async () => {
+      // Prepare
+      const { stack, template } = synthRegistrar();
+      const logicalId = (stack.resolve(stack.webhooks.fn.function.functionArn) as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const deployed = Object.keys(template().toJSON().Resources[logicalId].Properties.Environment.Variables);
+      // Act
+      const { env } = await provisionLocally();
+      // Assess: every variable the local run names is one the stack sets (tied to a resource or a secret name)
+      expect(deployed).toEqual(expect.arrayContaining(Object.keys(env)));
     });
   });
 });

@@ -77,6 +77,14 @@ describe('IAM walker', () => {
       /wildcard action \*/,
     ],
     [
+      'a table ARN pattern on the change log',
+      (stack) =>
+        stack.webhooks.fn.role.addToPrincipalPolicy(
+          new PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [`${stack.webhooks.changes.table.tableArn}*`] }),
+        ),
+      /dynamodb:PutItem on <WebhooksChangesTable.*\.Arn>\*/,
+    ],
+    [
       'a managed policy attached elsewhere',
       (stack) =>
         new ManagedPolicy(stack, 'TooBroad', { statements: [new PolicyStatement({ actions: ['sqs:SendMessage'], resources: ['*'] })] }),
@@ -93,12 +101,15 @@ describe('IAM walker', () => {
     expect(findings.map((f) => f.problem)).toContainEqual(expect.stringMatching(expected));
   });
 
-  describe('only the worker can read a secret value', () => {
-    it('allows secretsmanager:GetSecretValue (or a wildcard covering it) to the worker\'s role alone', () => {
+  describe('only the functions that use a secret can read its value', () => {
+    it('allows secretsmanager:GetSecretValue (or a wildcard covering it) to the worker, the webhook receiver and the event resolver alone', () => {
       // Act
       const readers = new Set(statementsAllowing(deployed, 'secretsmanager:GetSecretValue').map((s) => s.logicalId));
-      // Assess: not the operator policies, not the scheduled redrive, not the producers
-      expect([...readers]).toEqual([logicalIdOf(stack.worker.role.node.findChild('DefaultPolicy'))]);
+      // Assess: not the operator policies, not the scheduled redrive, not the deadline watch, not the producers. Which
+      // secrets each may read is in 'grants exactly what each role needs'.
+      expect([...readers].sort()).toEqual(
+        [stack.worker, stack.webhooks.fn, stack.resolver].map((fn) => logicalIdOf(fn.role.node.findChild('DefaultPolicy'))).sort(),
+      );
     });
 
     const pick = { write: (s: RegistrarStack) => s.operators.write, read: (s: RegistrarStack) => s.operators.read };
@@ -174,18 +185,21 @@ describe('IAM walker', () => {
       );
     });
 
-    it('operators, read: status, dlq list and dlq show, and the reads of the other commands; nothing else', () => {
+    it('operators, read: status, dlq list and dlq show, the reads of the other commands and a peek at event dead letters; nothing else', () => {
       // Prepare
       const table = arnOf(stack.ledger.table.tableArn);
       const dlq = arnOf(stack.jobs.deadLetterQueue.queueArn);
+      const eventDlq = arnOf(stack.events.deadLetterQueue.queueArn);
       // Act
       const grants = grantsOf(stack.operators.read);
       // Assess: ledger number() = BatchGetItem, history() = Query, appGates() = GetItem; the DLQ scan =
-      // ReceiveMessage + ChangeMessageVisibilityBatch, dlq list's count = GetQueueAttributes; --stack = this stack.
+      // ReceiveMessage + ChangeMessageVisibilityBatch, dlq list's count = GetQueueAttributes; --stack = this stack. The
+      // events DLQ gets the same peek (aws sqs receive-message); nothing on the buffer queue or the bus.
       expect(grants).toEqual(
         [
           ...['BatchGetItem', 'GetItem', 'Query'].map((a) => `dynamodb:${a} ${table}`),
           ...['ChangeMessageVisibility', 'GetQueueAttributes', 'ReceiveMessage'].map((a) => `sqs:${a} ${dlq}`),
+          ...['ChangeMessageVisibility', 'GetQueueAttributes', 'ReceiveMessage'].map((a) => `sqs:${a} ${eventDlq}`),
           'cloudformation:DescribeStacks <AWS::StackId>',
         ].sort(),
       );
@@ -202,11 +216,61 @@ describe('IAM walker', () => {
         [
           `sqs:SendMessage ${arnOf(stack.jobs.queue.queueArn)}`,
           `sqs:DeleteMessage ${arnOf(stack.jobs.deadLetterQueue.queueArn)}`,
+          // An event dead letter acted on (its job enqueued by hand) is deleted by hand.
+          `sqs:DeleteMessage ${arnOf(stack.events.deadLetterQueue.queueArn)}`,
           `dynamodb:PutItem ${arnOf(stack.ledger.table.tableArn)}`,
           `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/graph-token-??????`,
           `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/pin/*`,
         ].sort(),
       );
+    });
+
+    it('webhook receiver: its two secrets by name, the change log\'s claim calls, and PutEvents on the bus; nothing else', () => {
+      // Prepare
+      const changes = arnOf(stack.webhooks.changes.table.tableArn);
+      const secret = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:';
+      // Act
+      const grants = grantsOf(stack.webhooks.fn.role.node.findChild('DefaultPolicy'));
+      // Assess: claim = conditional PutItem, markPublished = UpdateItem, release = DeleteItem (no GetItem: a failed
+      // claim returns the old item). Not the ledger, not a queue, not the Graph token or a PIN.
+      expect(grants).toEqual(
+        [
+          ...['DeleteItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} ${changes}`),
+          `events:PutEvents ${arnOf(stack.events.bus.eventBusArn)}`,
+          `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/meta-app-secret-??????`,
+          `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/webhook-verify-token-??????`,
+        ].sort(),
+      );
+    });
+
+    it('event resolver: what its ledger calls use, the buffer\'s poller, send-only on the job queue and the events DLQ, and the token; nothing else', () => {
+      // Prepare
+      const table = arnOf(stack.ledger.table.tableArn);
+      const buffer = arnOf(stack.events.bufferQueue.queueArn);
+      const secret = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:';
+      // Act
+      const grants = grantsOf(stack.resolver.role.node.findChild('DefaultPolicy'));
+      // Assess: number() = BatchGetItem, business() = GetItem, commit() of Put items and recordEvent() = PutItem. No
+      // Query, DeleteItem or ConditionCheckItem: the resolver never calls them. Never a PIN: only the token's name.
+      expect(grants).toEqual(
+        [
+          ...['BatchGetItem', 'GetItem', 'PutItem'].map((a) => `dynamodb:${a} ${table}`),
+          ...['DeleteMessage', 'GetQueueAttributes', 'ReceiveMessage'].map((a) => `sqs:${a} ${buffer}`),
+          `sqs:SendMessage ${arnOf(stack.jobs.queue.queueArn)}`,
+          `sqs:SendMessage ${arnOf(stack.events.deadLetterQueue.queueArn)}`,
+          `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/graph-token-??????`,
+        ].sort(),
+      );
+    });
+
+    it('deadline watch: lists deadlines, reads numbers and drops met deadlines on the ledger; nothing else', () => {
+      // Prepare
+      const table = arnOf(stack.ledger.table.tableArn);
+      // Act
+      const grants = grantsOf(stack.deadlineWatch.fn.role.node.findChild('DefaultPolicy'));
+      // Assess: deadlines() = Query, number() = BatchGetItem, dropDeadline() = DeleteItem. No secret, no queue, no write
+      // but the conditional delete.
+      expect(grants).toEqual(['BatchGetItem', 'DeleteItem', 'Query'].map((a) => `dynamodb:${a} ${table}`));
     });
 
     it('producers: send to the job queue only', () => {
@@ -218,9 +282,16 @@ describe('IAM walker', () => {
       );
     });
 
-    it.each(['worker', 'scheduled redrive'])('log permissions: the %s writes only to its own log group', (name) => {
+    const functions = {
+      worker: (s: RegistrarStack) => s.worker,
+      'scheduled redrive': (s: RegistrarStack) => s.redrive!.fn,
+      'webhook receiver': (s: RegistrarStack) => s.webhooks.fn,
+      'event resolver': (s: RegistrarStack) => s.resolver,
+      'deadline watch': (s: RegistrarStack) => s.deadlineWatch.fn,
+    };
+    it.each(Object.keys(functions) as (keyof typeof functions)[])('log permissions: the %s writes only to its own log group', (name) => {
       // Prepare
-      const fn = name === 'worker' ? stack.worker : stack.redrive!.fn;
+      const fn = functions[name](stack);
       // Act
       const logGrants = grantsOfAll(fn.role.node.findChild('DefaultPolicy')).filter((grant) => grant.startsWith('logs:'));
       // Assess

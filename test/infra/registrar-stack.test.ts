@@ -244,10 +244,11 @@ describe('scheduled redrive', () => {
     // Prepare
     const off = synthRegistrar({ context: { scheduledRedrive: 'false' } });
     // Act
-    const rules = off.template().findResources('AWS::Events::Rule');
-    // Assess
+    const rules = Object.values(off.template().findResources('AWS::Events::Rule'));
+    // Assess: the other rules (the event bus's, the deadline watch's) stay
     expect(off.stack.redrive).toBeUndefined();
-    expect(rules).toEqual({});
+    expect(rules.filter((rule) => rule.Properties.ScheduleExpression === 'rate(15 minutes)')).toEqual([]);
+    expect(rules.length).toBeGreaterThan(0);
   });
 });
 
@@ -443,6 +444,8 @@ describe('dashboard', () => {
     ['App gate closed: throttle', () => stack.alarms.appGates.get('throttle')!],
     ['Dead-letter queue depth (visible + in flight)', () => stack.alarms.named['dead-letter-queue-depth']!],
     ['Oldest dead letter (s)', () => stack.alarms.named['oldest-dead-letter']!],
+    ['Event dead letters (visible + in flight)', () => stack.alarms.named['event-dead-letters']!],
+    ['Name deadlines at risk', () => stack.alarms.named['name-deadline-at-risk']!],
   ])('graphs "%s" with its alarm\'s threshold', (title, alarm) => {
     expect(widget(title).properties.annotations?.alarms).toEqual([arnOf(alarm())]);
   });
@@ -471,7 +474,7 @@ describe('dashboard', () => {
 });
 
 describe('secrets and outputs', () => {
-  it('creates no secret: the token and PINs are referenced by name', () => {
+  it('creates no secret: the token, the PINs and the webhook secrets are referenced by name', () => {
     expect(template.findResources('AWS::SecretsManager::Secret')).toEqual({});
   });
 
@@ -487,6 +490,11 @@ describe('secrets and outputs', () => {
     [STACK_OUTPUT_KEYS.operatorWritePolicyArn, () => ref(stack.operators.write.managedPolicyArn)],
     [STACK_OUTPUT_KEYS.alarmTopicArn, () => ref(stack.alarmTopic.topic.topicArn)],
     [STACK_OUTPUT_KEYS.region, () => ({ Ref: 'AWS::Region' })],
+    [STACK_OUTPUT_KEYS.webhookUrl, () => ref(stack.webhooks.url.url)],
+    [STACK_OUTPUT_KEYS.eventBusName, () => ref(stack.events.bus.eventBusName)],
+    [STACK_OUTPUT_KEYS.eventsDeadLetterQueueUrl, () => ref(stack.events.deadLetterQueue.queueUrl)],
+    [STACK_OUTPUT_KEYS.appSecretId, () => 'wa-registrar/dev/meta-app-secret'],
+    [STACK_OUTPUT_KEYS.verifyTokenSecretId, () => 'wa-registrar/dev/webhook-verify-token'],
   ])('outputs %s for the ops CLI and upstream systems', (key, value) => {
     template.hasOutput(key, { Value: value() });
   });
@@ -494,7 +502,24 @@ describe('secrets and outputs', () => {
   it('outputs exactly the keys of STACK_OUTPUT_KEYS, under the names the readers use', () => {
     // Assess: the names are spelled out once more here on purpose; renaming one breaks every reader
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
-      ['AlarmTopicArn', 'DeadLetterQueueUrl', 'JobQueueArn', 'JobQueueUrl', 'LedgerTableName', 'OperatorReadPolicyArn', 'OperatorWritePolicyArn', 'PinSecretPrefix', 'ProducerPolicyArn', 'Region', 'TokenSecretId'],
+      [
+        'AlarmTopicArn',
+        'AppSecretId',
+        'DeadLetterQueueUrl',
+        'EventBusName',
+        'EventsDeadLetterQueueUrl',
+        'JobQueueArn',
+        'JobQueueUrl',
+        'LedgerTableName',
+        'OperatorReadPolicyArn',
+        'OperatorWritePolicyArn',
+        'PinSecretPrefix',
+        'ProducerPolicyArn',
+        'Region',
+        'TokenSecretId',
+        'VerifyTokenSecretId',
+        'WebhookUrl',
+      ],
     );
   });
 });

@@ -42,6 +42,7 @@ describe('set_localization (deregister, then register with the new region)', () 
     const crashing: GraphClient = {
       deregister: (id, token) => h.worker.deps.graph.deregister(id, token),
       readState: (id, token) => h.worker.deps.graph.readState(id, token),
+      listPhoneNumbers: (id, token) => h.worker.deps.graph.listPhoneNumbers(id, token),
       register: () => Promise.reject(new Error('container killed')),
     };
     const dying = h.anotherWorker({ graph: crashing });

@@ -90,6 +90,27 @@ describe('the worker obeys what the webhooks recorded', () => {
     expect(await h.takeDeadLetters()).toEqual([]);
   });
 
+  it("Meta's throttle naming a business in its usage header holds that business's numbers only", async () => {
+    // Prepare: NUMBER (WABA) is answered 80008 with a usage header naming WABA; `other` belongs to OTHER_WABA
+    const other = '15550783882';
+    h.simulator.addNumber(other, { pin: PIN });
+    await h.storePin(other, PIN);
+    await updateNumber(ledger(), NUMBER, (number) => ({ ...number, businessAccountId: WABA }));
+    await updateNumber(ledger(), other, (number) => ({ ...number, businessAccountId: OTHER_WABA }));
+    const usage = { [WABA]: [{ type: 'whatsapp_business_management', call_count: 100, total_cputime: 4, total_time: 6, estimated_time_to_regain_access: 20 }] };
+    h.simulator.inject(NUMBER, { type: 'graph_error', code: 80008, httpStatus: 400, headers: { 'X-Business-Use-Case-Usage': JSON.stringify(usage) } });
+    await h.enqueue({ action: 'register', phoneNumberId: NUMBER, idempotencyKey: 'throttled-first' });
+    await h.source.drain();
+    // Act: one more job for each business
+    await h.enqueue({ action: 'register', phoneNumberId: other, idempotencyKey: 'other-business' });
+    await h.source.drain();
+    // Assess: the throttle is WABA's, not the app's; the other business's number registered
+    const app = await ledger().appGates();
+    expect(app.throttledUntil).toBeUndefined();
+    expect(app.businessThrottles?.[WABA]).toBe(h.clock.now() + 20 * MINUTE_MS);
+    expect(h.simulator.limitedCalls().map((call) => `${call.phoneNumberId}:${call.answeredWith}`)).toEqual([`${NUMBER}:error 80008`, `${other}:registered`]);
+  });
+
   it('a name_change job for an approval a register already followed sends nothing; a newer approval re-registers', async () => {
     // Prepare: connected, approved an hour ago, registered 30 min ago
     h.simulator.addNumber(NUMBER, { pin: PIN, registered: true });
