@@ -116,12 +116,14 @@ export function planNameUpdate(number: NumberRecord, event: PhoneNumberNameUpdat
 
 /**
  * Whether a PIN event's hold replaces the number's current hold, by the current hold's cause. An active Meta lock and
- * a stuck deregistration say more than "the PIN changed"; a newer PIN change stands (reordered delivery).
+ * a stuck deregistration say more than "the PIN changed"; a newer PIN change stands (reordered delivery). A PIN
+ * refusal newer than the change stands too: its PIN version may have been stored after the change, and the
+ * `pin_changed` hold would let that refused version through again.
  */
 const PIN_CHANGE_REPLACES: Record<HoldCause, (hold: NumberHold, since: number, now: number) => boolean> = {
-  pin_rejected: () => true,
+  pin_rejected: (hold, since) => hold.since < since,
   needs_verification: () => true,
-  pin_locked: (hold, _since, now) => hold.until === undefined || hold.until <= now,
+  pin_locked: (hold, since, now) => (hold.until === undefined || hold.until <= now) && hold.since < since,
   deregister_stuck: () => false,
   pin_changed: (hold, since) => hold.since < since,
   // Lives in `accountHold`, never in `hold`; should one appear there, it is not the PIN path's to replace.
