@@ -116,6 +116,12 @@ export const ALARM_RUNBOOK = {
       'Meta answered 133016: a number is blocked from register/deregister for 72 hours, the outcome the ledger exists to prevent. Nothing more is sent for it until the block ends. Find out how its window filled (requests made by hand in WhatsApp Manager count too).',
     firstCommand: 'npx wa-registrar dlq list --category rate_limited --code 133016 --stack <stack>',
   },
+  'migration-incident': {
+    fires: '`MigrationIncident` Sum ≥ 1 in a minute',
+    means:
+      'A migrate job from the On-Premises API was refused the PIN (133005, or a PIN lockout): the On-Premises client is down and the number is not on Cloud API, so the business cannot message until a person acts. The number is held. Find the right PIN (WhatsApp Manager), store it as a new version of the PIN secret, then redrive the job by id.',
+    firstCommand: 'npx wa-registrar dlq list --category pin_rejected --stack <stack>',
+  },
   'infrastructure-failure': {
     fires: '`InfrastructureFailure` Sum ≥ 1 in a minute',
     means:

@@ -33,6 +33,10 @@ export const workerConfigSchema = z.object({
   DEAD_LETTER_QUEUE_URL: z.url({ error: 'is required (an SQS queue URL)' }),
   TOKEN_SECRET_ID: z.string({ error: 'is required' }).min(1, 'is required'),
   PIN_SECRET_PREFIX: z.string({ error: 'is required' }).min(1, 'is required'),
+  /** Solution Partners: a business's own token is the secret TOKEN_SECRET_PREFIX + its WABA id, when it exists. */
+  TOKEN_SECRET_PREFIX: z.string().min(1).optional(),
+  /** Migrations: a number's On-Premises backup is the secret BACKUP_SECRET_PREFIX + phoneNumberId. */
+  BACKUP_SECRET_PREFIX: z.string().min(1).optional(),
   ATTEMPT_LIMIT: positiveInt(1, 10).default(10),
   ATTEMPT_WINDOW_HOURS: positiveInt(1, 24 * 14).default(72),
   ATTEMPT_BUDGET_SHARED: booleanFromEnv.default(true),
@@ -77,6 +81,14 @@ function crossCheck(config: WorkerConfig): string[] {
   if (config.BLOCK_HOURS < config.ATTEMPT_WINDOW_HOURS) problems.push('BLOCK_HOURS must be at least ATTEMPT_WINDOW_HOURS (a 133016 blocks for the whole window)');
   if (config.JOB_LEASE_SECONDS * 1000 <= worst) problems.push(`JOB_LEASE_SECONDS must exceed the worst-case request (${Math.ceil(worst / 1000)} s with GRAPH_TIMEOUT_MS)`);
   if (config.WORKER_TIMEOUT_SECONDS * 1000 <= worst) problems.push(`WORKER_TIMEOUT_SECONDS must exceed the worst-case request (${Math.ceil(worst / 1000)} s with GRAPH_TIMEOUT_MS)`);
+  const prefixes = [['PIN_SECRET_PREFIX', config.PIN_SECRET_PREFIX], ['TOKEN_SECRET_PREFIX', config.TOKEN_SECRET_PREFIX], ['BACKUP_SECRET_PREFIX', config.BACKUP_SECRET_PREFIX]] as const;
+  for (const [name, prefix] of prefixes) {
+    for (const [other, otherPrefix] of prefixes) {
+      if (name !== other && prefix !== undefined && otherPrefix !== undefined && otherPrefix.startsWith(prefix)) {
+        problems.push(`${other} must not start with ${name}: a number's secret could be read as another kind of secret`);
+      }
+    }
+  }
   if (config.MAX_DELIVERIES >= config.JOB_QUEUE_MAX_RECEIVES) problems.push('MAX_DELIVERIES must be below JOB_QUEUE_MAX_RECEIVES, so the worker dead-letters before SQS moves a job without its envelope');
   return problems;
 }

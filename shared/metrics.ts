@@ -25,6 +25,8 @@ export const METRICS = {
   deadLettered: 'DeadLettered',
   /** Meta answered 133016: the number is blocked for 72 hours. The one outcome the ledger exists to prevent. */
   numberBlocked: 'NumberBlocked',
+  /** A migration from the On-Premises API was refused the PIN: the number is on neither API until a person acts. */
+  migrationIncident: 'MigrationIncident',
   /** A delivery failed on DynamoDB, SQS, Secrets Manager or KMS (the worker's catch); SQS redelivers it. */
   infrastructureFailure: 'InfrastructureFailure',
   /** A job met a closed app-wide gate, by `gate` (token | throttle). */

@@ -57,6 +57,14 @@ export function numberBlocked(outcome: JobOutcome): boolean {
   return code !== undefined && rowForCode(code).meaning === 'blocked';
 }
 
+/**
+ * A migration that Meta refused the PIN for (held as pin_rejected or pin_locked): the On-Premises client is down and
+ * the number is not on Cloud API either, so a person must act now.
+ */
+function migrationIncident(outcome: JobOutcome): boolean {
+  return outcome.action === 'migrate' && outcome.status === 'dead_lettered' && (outcome.category === 'pin_rejected' || outcome.category === 'pin_locked');
+}
+
 /** How the domain words a wait for Meta's throttle (shared/domain/decide.ts); a unit test runs `decide` to keep it so. */
 const THROTTLE_WAIT = /^Meta throttles the app until /;
 
@@ -79,7 +87,7 @@ export function closedGate(outcome: JobOutcome): AppGate | undefined {
 /**
  * Adds a batch's metrics, each published at once (single-metric EMF lines, so an invocation that times out later
  * loses none): `JobOutcome` by outcome (and category), `GraphLatency` by operation, `DeadLettered` by category,
- * `NumberBlocked`, and `AppGateClosed` by gate.
+ * `NumberBlocked`, `MigrationIncident`, and `AppGateClosed` by gate.
  */
 export function recordJobMetrics(metrics: Metrics, outcomes: JobOutcome[]): void {
   const { dimensions } = METRICS;
@@ -88,12 +96,14 @@ export function recordJobMetrics(metrics: Metrics, outcomes: JobOutcome[]): void
   const gates = new Map<AppGate, number>();
   const latencies = new Map<string, number[]>();
   let blocked = 0;
+  let incidents = 0;
   const bump = <K>(map: Map<K, number>, key: K) => map.set(key, (map.get(key) ?? 0) + 1);
   for (const outcome of outcomes) {
     const category = outcome.status === 'dead_lettered' ? outcome.category : 'none';
     bump(counts, `${outcome.status}|${category}`);
     if (outcome.status === 'dead_lettered') bump(deadLettered, outcome.category);
     if (numberBlocked(outcome)) blocked += 1;
+    if (migrationIncident(outcome)) incidents += 1;
     const gate = closedGate(outcome);
     if (gate) bump(gates, gate);
     for (const call of outcome.graphCalls) {
@@ -115,6 +125,7 @@ export function recordJobMetrics(metrics: Metrics, outcomes: JobOutcome[]): void
   }
   for (const [category, count] of deadLettered) emit(METRICS.deadLettered, count, [dimensions.category, category]);
   if (blocked > 0) emit(METRICS.numberBlocked, blocked);
+  if (incidents > 0) emit(METRICS.migrationIncident, incidents);
   for (const [gate, count] of gates) emit(METRICS.appGateClosed, count, [dimensions.gate, gate]);
   for (const [operation, values] of latencies) {
     const single = metrics.singleMetric();

@@ -1,18 +1,31 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import {
+  createNumberLifecycle,
+  isLifecycleOperation,
+  LIFECYCLE_MESSAGES,
+  lifecycleOperation,
+  type LifecycleInternalField,
+  type LifecycleOperation,
+  type LifecycleSettings,
+  type NumberLifecycleFields,
+  type RouteResult,
+} from './graph-simulator-lifecycle.ts';
 
 /**
  * A stand-in for Meta's Graph API registration endpoints, for tests, benchmarks and the local run.
  * It implements the documented contract on its own (it shares no code with the client under test):
  * per-number state, the two-step PIN (with Meta's lock after repeated wrong guesses), the 10-requests-per-72-hours
  * limit with 133016 and a 72 h block, an unfinished deregistration (133000), Graph's error JSON, business accounts'
- * number lists (paged, as Meta formats them), and fault knobs for requests, state reads and list pages. Listens on 127.0.0.1 only. Its call log never holds a PIN or token, only digests.
+ * number lists (paged, as Meta formats them), and fault knobs for requests, state reads and list pages; the PIN,
+ * verification-code and On-Premises migration routes are in graph-simulator-lifecycle.ts. Listens on 127.0.0.1 only.
+ * Its call log never holds a PIN, code, backup password or token, only digests.
  *
  * One file, over the usual length, on purpose: tests import one module and the contract is read in one place.
  */
 
-/** A scripted answer for the next request(s) to a number; consumed in order, one per register/deregister. */
+/** A scripted answer for a number's next request(s); consumed in order, one per register/deregister (`inject`) or lifecycle request (`injectLifecycle`). */
 export type SimulatedFault =
   /** No fault: answer this request normally (to interleave faults with normal answers). */
   | { type: 'pass' }
@@ -46,7 +59,7 @@ export type SimulatedReadFault =
   /** Answer the state, minus these JSON fields (e.g. `is_pin_enabled`). */
   | { type: 'missing_fields'; fields: readonly string[] };
 
-interface SimulatedNumber {
+interface SimulatedNumber extends NumberLifecycleFields {
   pin?: string;
   registered: boolean;
   region?: string;
@@ -72,15 +85,15 @@ interface SimulatedNumber {
 }
 
 /** Fields of a number that the simulator keeps for itself; `addNumber` does not take them. */
-type InternalNumberField = 'requestTimes' | 'faults' | 'readFaults' | 'pinFailureTimes';
+type InternalNumberField = 'requestTimes' | 'faults' | 'readFaults' | 'pinFailureTimes' | LifecycleInternalField;
 
 interface SimulatorCall {
   method: string;
   /** The path's object id: the number, or the business account for `list_numbers`. */
   phoneNumberId: string;
-  operation: 'register' | 'deregister' | 'read_state' | 'list_numbers' | 'other';
+  operation: 'register' | 'deregister' | 'read_state' | 'list_numbers' | LifecycleOperation | 'other';
   /**
-   * The parsed JSON body as received, except that a `pin` (and a `backup.password`) is replaced by its digest
+   * The parsed JSON body as received, except that a `pin`, a `code` and a `backup.password` are replaced by digests
    * (`sha256:<12 hex>`, see `simulatorDigest`). A body that is not JSON is kept only as `[non-JSON body, N bytes]`.
    */
   body?: unknown;
@@ -113,6 +126,8 @@ export interface GraphSimulatorOptions {
   pinLockMs?: number;
   /** Numbers per page of `GET /{waba-id}/phone_numbers` at most, whatever `limit` asks (default 2, so tests page). */
   listPageSize?: number;
+  /** Extra milliseconds a successful On-Premises migration register takes (default 0; Meta: about 15 s). */
+  migrationLatencyMs?: number;
 }
 
 /** A business account's number as `addBusiness` takes it; the display number as Meta shows it, or digits. */
@@ -125,12 +140,16 @@ export interface GraphSimulator {
   baseUrl: string;
   calls: SimulatorCall[];
   /** Adds or replaces a number (registered false, PIN unset, VERIFIED, name APPROVED, new name NONE by default). */
-  addNumber(phoneNumberId: string, settings?: Partial<Omit<SimulatedNumber, InternalNumberField>>): SimulatedNumber;
+  addNumber(phoneNumberId: string, settings?: Partial<Omit<SimulatedNumber, InternalNumberField>> & LifecycleSettings): SimulatedNumber;
   number(phoneNumberId: string): SimulatedNumber | undefined;
   /** Queues faults for a number's next register/deregister requests. */
   inject(phoneNumberId: string, ...faults: SimulatedFault[]): void;
   /** Queues faults for a number's next state reads (`GET /{id}`). */
   injectRead(phoneNumberId: string, ...faults: SimulatedReadFault[]): void;
+  /** Queues faults for a number's next set_pin, request_code and verify_code requests (one queue, one fault per request). */
+  injectLifecycle(phoneNumberId: string, ...faults: SimulatedFault[]): void;
+  /** The code the number's owner received from the last `request_code`, until a `verify_code` uses it. */
+  verificationCode(phoneNumberId: string): string | undefined;
   /**
    * Adds or replaces a business account (WABA) and its numbers, in list order. Numbers not added yet are added with
    * the defaults; the display number of each is set (digits are listed in Meta's form, `+1 555-078-3881`).
@@ -169,12 +188,13 @@ export function simulatorDigest(value: string): string {
   return `sha256:${createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 12)}`;
 }
 
-/** The call log's copy of a body: the PIN (and a migration backup's password) replaced by digests. */
+/** The call log's copy of a body: the PIN, a verification code and a migration backup's password replaced by digests. */
 function loggedBody(body: unknown): unknown {
   if (typeof body === 'string') return `[non-JSON body, ${Buffer.byteLength(body, 'utf8')} bytes]`;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
   const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
   if ('pin' in copy) copy.pin = simulatorDigest(String(copy.pin));
+  if ('code' in copy) copy.code = simulatorDigest(String(copy.code)); // Meta takes verify_code's code in the query; a body may carry it too.
   const backup = copy.backup;
   if (typeof backup === 'object' && backup !== null && 'password' in backup) {
     copy.backup = { ...backup, password: simulatorDigest(String((backup as { password: unknown }).password)) };
@@ -234,6 +254,7 @@ const MESSAGES: Record<number, string> = {
   190: 'Access token is expired or invalid',
   613: '(#613) Custom rate limit reached',
   80008: '(#80008) Use-case rate limit reached',
+  ...LIFECYCLE_MESSAGES,
 };
 
 type Answer = (status: number, payload: unknown, note: string, headers?: Record<string, string>) => void;
@@ -286,6 +307,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
   let baseUrl = '';
   const calls: SimulatorCall[] = [];
   const sockets = new Set<Socket>();
+  const lifecycle = createNumberLifecycle({
+    digest: simulatorDigest,
+    graphError: (code, details, message) => graphError(code, message ?? MESSAGES[code] ?? `(#${code}) Error`, details),
+    migrationLatencyMs: options.migrationLatencyMs ?? 0,
+  });
 
   const send = (response: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) => {
     response.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -305,13 +331,14 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
       body = rawBody;
     }
     const operation =
-      request.method === 'GET' && operationPath === undefined
+      lifecycleOperation(request.method, operationPath) ??
+      (request.method === 'GET' && operationPath === undefined
         ? 'read_state'
         : request.method === 'GET' && operationPath === 'phone_numbers'
           ? 'list_numbers'
           : request.method === 'POST' && (operationPath === 'register' || operationPath === 'deregister')
             ? operationPath
-            : 'other';
+            : 'other');
     const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
     const pin = typeof body === 'object' && body !== null && 'pin' in body ? (body as { pin: unknown }).pin : undefined;
     const call: SimulatorCall = {
@@ -330,6 +357,21 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
       call.answeredWith = note;
       send(response, status, payload, headers);
     };
+    /** Serves a scripted fault, or applies the request (`run`) and answers, unless the fault drops the answer. */
+    const respond = async (fault: SimulatedFault | undefined, run: () => RouteResult | Promise<RouteResult>): Promise<void> => {
+      if (serveFault(fault, call, request, response, answer)) return;
+      const result = await run();
+      if (fault?.type === 'apply_then_hang') {
+        call.answeredWith = `applied (${result.note}), then hang`;
+        return;
+      }
+      if (fault?.type === 'apply_then_http500') {
+        call.answeredWith = `applied (${result.note}), then http 500`;
+        response.writeHead(502, { 'content-type': 'text/html' });
+        return void response.end('<html>Bad Gateway</html>');
+      }
+      return answer(result.status, result.payload, result.note);
+    };
 
     if (!token || !tokens.has(token)) return answer(401, graphError(190, MESSAGES[190]!), 'error 190');
     if (operation === 'list_numbers') return listNumbers(phoneNumberId, url, request, response, call, answer);
@@ -338,6 +380,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
 
     if (operation === 'read_state') return readState(phoneNumberId, number, url, request, response, call, answer);
     if (operation === 'other') return answer(400, graphError(100, '(#100) Unsupported post request'), 'error 100');
+    if (isLifecycleOperation(operation)) return respond(number.lifecycleFaults.shift(), () => lifecycle.apply(number, operation, url, body));
 
     const at = now();
     // Every request counts against the window, including the refused ones (as far as anyone knows).
@@ -352,20 +395,9 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
       return answer(400, graphError(133016, MESSAGES[133016]!, 'Limit reached; retry after 72 hours.'), 'error 133016');
     }
 
-    const fault = number.faults.shift();
-    if (serveFault(fault, call, request, response, answer)) return;
-
-    const result = apply(number, operation, body);
-    if (fault?.type === 'apply_then_hang') {
-      call.answeredWith = `applied (${result.note}), then hang`;
-      return;
-    }
-    if (fault?.type === 'apply_then_http500') {
-      call.answeredWith = `applied (${result.note}), then http 500`;
-      response.writeHead(502, { 'content-type': 'text/html' });
-      return void response.end('<html>Bad Gateway</html>');
-    }
-    return answer(result.status, result.payload, result.note);
+    return respond(number.faults.shift(), () =>
+      operation === 'register' ? lifecycle.register(number, body, () => apply(number, operation, body)) : apply(number, operation, body),
+    );
   }
 
   function readState(
@@ -380,8 +412,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     const fault = number.readFaults.shift();
     if (serveFault(fault, call, request, response, answer)) return;
     const state: Record<string, unknown> = {
-      status: number.registered ? 'CONNECTED' : 'DISCONNECTED',
-      platform_type: number.registered ? 'CLOUD_API' : 'NOT_APPLICABLE',
+      ...lifecycle.platform(number),
       code_verification_status: number.codeVerificationStatus,
       name_status: number.nameStatus,
       new_name_status: number.newNameStatus,
@@ -429,7 +460,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     return answer(200, { data, paging }, `list (${ids.length} of ${business.numberIds.length})`);
   }
 
-  function apply(number: SimulatedNumber, operation: 'register' | 'deregister', body: unknown) {
+  function apply(number: SimulatedNumber, operation: 'register' | 'deregister', body: unknown): RouteResult {
     const at = now();
     if (operation === 'deregister') {
       if (number.deregistrationIncomplete) {
@@ -499,17 +530,19 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     baseUrl,
     calls,
     addNumber(phoneNumberId, settings = {}) {
+      const { backupPassword, ...fields } = settings;
       const number: SimulatedNumber = {
         registered: false,
         codeVerificationStatus: 'VERIFIED',
         nameStatus: 'APPROVED',
         newNameStatus: 'NONE',
         displayPhoneNumber: defaultDisplayNumber(phoneNumberId),
-        ...settings,
+        ...fields,
         requestTimes: [],
         pinFailureTimes: [],
         faults: [],
         readFaults: [],
+        ...lifecycle.initial(backupPassword),
       };
       numbers.set(phoneNumberId, number);
       return number;
@@ -524,6 +557,16 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
       const number = numbers.get(phoneNumberId);
       if (!number) throw new Error(`simulator: no number ${phoneNumberId}; addNumber first`);
       number.readFaults.push(...faults);
+    },
+    injectLifecycle(phoneNumberId, ...faults) {
+      const number = numbers.get(phoneNumberId);
+      if (!number) throw new Error(`simulator: no number ${phoneNumberId}; addNumber first`);
+      number.lifecycleFaults.push(...faults);
+    },
+    verificationCode(phoneNumberId) {
+      const number = numbers.get(phoneNumberId);
+      if (!number) throw new Error(`simulator: no number ${phoneNumberId}; addNumber first`);
+      return number.verificationCode;
     },
     addBusiness(businessAccountId, listed) {
       for (const { phoneNumberId, displayPhoneNumber } of listed) {

@@ -16,7 +16,7 @@ import {
 } from '../cli-support.ts';
 
 const help = `Usage: wa-registrar hold clear <phoneNumberId> [--force] [options]
-       wa-registrar hold clear --token [options]
+       wa-registrar hold clear --token [--business <wabaId>] [options]
 
 Lifts a hold the worker set, once the cause is dealt with, so the number's jobs run again:
   pin_rejected         Meta refused the stored PIN (133005). Clear it once sure the PIN is right; storing a new
@@ -24,8 +24,12 @@ Lifts a hold the worker set, once the cause is dealt with, so the number's jobs 
   pin_locked           Meta stopped checking PINs (133008/133009) until a time. Refused before then unless --force:
                        Meta checks no PIN before then, so a register would only earn another lockout.
   needs_verification   The number's verification lapsed. Verify it (request_code, verify_code), then clear.
+  pin_changed          Meta's security webhook said the PIN changed elsewhere. Storing the current PIN as a new
+                       version lifts it by itself; clear it once sure the stored PIN is right.
+  account_restricted   An account_update restricted the business. A later lifting update ends it by itself.
   --token              the app's token gate (Meta refused the token, 190/0): every job waits on it. Storing a new
                        token version lifts it by itself.
+  --business <wabaId>  with --token: the gate of that business's own token (TOKEN_SECRET_PREFIX + wabaId)
   --force              clear a pin_locked hold before its end
 
 Only the ledger changes: nothing is sent to Meta. The held dead-letters go back with the next scheduled redrive,
@@ -35,7 +39,7 @@ ${RESOURCE_HELP}`;
 async function clear(args: string[], io: CliIo): Promise<void> {
   const parsed = parse(
     args,
-    { ...RESOURCE_OPTIONS, region: { type: 'string' }, token: { type: 'boolean' }, force: { type: 'boolean' } },
+    { ...RESOURCE_OPTIONS, region: { type: 'string' }, token: { type: 'boolean' }, business: { type: 'string' }, force: { type: 'boolean' } },
     'hold clear',
   );
   if (!parsed) {
@@ -47,6 +51,9 @@ async function clear(args: string[], io: CliIo): Promise<void> {
   if (token && positionals.length > 0) throw new UsageError('hold clear --token takes no phoneNumberId: the token gate is app-wide');
   if (token && values.force) throw new UsageError('--force applies only to a number\'s pin_locked hold');
   if (!token && positionals.length !== 1) throw new UsageError('hold clear needs one <phoneNumberId>, or --token');
+  const business = values.business as string | undefined;
+  if (business !== undefined && !token) throw new UsageError('--business applies only with --token');
+  if (business !== undefined && !/^\d{1,20}$/.test(business)) throw new UsageError('--business must be a WhatsApp Business Account id (1-20 digits)');
   const phoneNumberId = token ? undefined : checkPhoneNumberId(positionals[0]!);
   // The number item's TTL is recomputed on write: it must cover the window + margin the worker counts
   // (ATTEMPT_WINDOW_HOURS, WINDOW_MARGIN_MINUTES, BLOCK_HOURS from the environment, else the worker's defaults).
@@ -56,14 +63,15 @@ async function clear(args: string[], io: CliIo): Promise<void> {
     const now = io.clock.now();
     const next = 'Held dead-letters go back with the next scheduled redrive, or now with `wa-registrar dlq redrive --eligible`.';
     if (phoneNumberId === undefined) {
-      const result = await clearTokenGate(ledger, { now, policy });
+      const result = await clearTokenGate(ledger, { now, policy, ...(business === undefined ? {} : { scope: business }) });
+      const which = business === undefined ? 'the token gate' : `the token gate of business ${business}`;
       if (values.json) {
         io.stdout.write(`${JSON.stringify(result.cleared ? { cleared: true, tokenGate: { ...result.gate, since: iso(result.gate.since) } } : { cleared: false, why: result.why }, null, 2)}\n`);
       } else if (!result.cleared) {
-        io.stdout.write('The token gate is open; nothing to clear.\n');
+        io.stdout.write(`${which[0]!.toUpperCase()}${which.slice(1)} is open; nothing to clear.\n`);
       } else {
         const gate = result.gate;
-        io.stdout.write(`Cleared the token gate (code ${gate.code} since ${formatTime(gate.since)}, token version ${gate.tokenVersion}).\n${next}\n`);
+        io.stdout.write(`Cleared ${which} (code ${gate.code} since ${formatTime(gate.since)}, token version ${gate.tokenVersion}).\n${next}\n`);
       }
       return;
     }
@@ -99,7 +107,7 @@ async function clear(args: string[], io: CliIo): Promise<void> {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Usage of the group, printed for `wa-registrar hold --help`. */
-export const HOLD_HELP = 'Usage: wa-registrar hold clear <phoneNumberId> [--force] | hold clear --token   (see `wa-registrar hold clear --help`)';
+export const HOLD_HELP = 'Usage: wa-registrar hold clear <phoneNumberId> [--force] | hold clear --token [--business <wabaId>]   (see `wa-registrar hold clear --help`)';
 
 /** `wa-registrar hold clear`. */
 export const holdCommands: Record<string, Command> = {

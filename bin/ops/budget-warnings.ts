@@ -1,4 +1,5 @@
 import { evaluateBudget, scopeFor, type BudgetPolicy, type BudgetScope, type LimitedOperation } from '../../shared/domain/budget.ts';
+import { OPERATIONS_OF_ACTION } from '../../shared/domain/job-context.ts';
 import type { JobV1 } from '../../shared/jobs/job.v1.ts';
 import type { AttemptLedger } from '../../shared/ledger/port.ts';
 import { formatRelative, formatTime } from '../views/format.ts';
@@ -16,16 +17,11 @@ export interface BudgetWarning {
   message: string;
 }
 
-/** The requests a job may make: set_localization is a deregister and a register. */
-function operationsOf(job: Pick<JobV1, 'action'>): LimitedOperation[] {
-  if (job.action === 'set_localization') return ['deregister', 'register'];
-  return [job.action];
-}
 
 /** Requests each job may need, per counter. */
 export function requestsNeeded(job: Pick<JobV1, 'action'>, policy: Pick<BudgetPolicy, 'shared'>): Partial<Record<BudgetScope, number>> {
   const needs: Partial<Record<BudgetScope, number>> = {};
-  for (const operation of operationsOf(job)) {
+  for (const operation of OPERATIONS_OF_ACTION[job.action]) {
     const scope = scopeFor(operation, policy);
     needs[scope] = (needs[scope] ?? 0) + 1;
   }
@@ -45,7 +41,7 @@ export async function budgetWarnings(
   concurrency = 16,
 ): Promise<BudgetWarning[]> {
   const perNumber = new Map<string, LimitedOperation[]>();
-  for (const job of jobs) perNumber.set(job.phoneNumberId, [...(perNumber.get(job.phoneNumberId) ?? []), ...operationsOf(job)]);
+  for (const job of jobs) perNumber.set(job.phoneNumberId, [...(perNumber.get(job.phoneNumberId) ?? []), ...OPERATIONS_OF_ACTION[job.action]]);
   const entries = [...perNumber.entries()];
   const warnings: Array<BudgetWarning | undefined> = new Array(entries.length);
   let next = 0;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { numberItemExpiry, slotLifetimeMs, type BudgetPolicy } from '../../shared/domain/budget.ts';
-import type { AppGates, AttemptLedger, NumberHold, NumberRecord } from '../../shared/ledger/port.ts';
+import type { AppGates, AttemptLedger, NumberHold, NumberRecord, TokenGate } from '../../shared/ledger/port.ts';
+import { tokenGateOf, withTokenGate } from '../../shared/domain/token-gates.ts';
 import { formatTime } from '../views/format.ts';
 
 /** What lifts a number's hold, as the status view and `hold clear` say it. */
@@ -24,8 +25,11 @@ export function holdLiftedBy(phoneNumberId: string, hold: Pick<NumberHold, 'caus
   }
 }
 
-/** What lifts the app's token gate. */
-export function tokenGateLiftedBy(): string {
+/** What lifts a token gate: the default token's, or a business's own token's. */
+export function tokenGateLiftedBy(businessAccountId?: string): string {
+  if (businessAccountId !== undefined) {
+    return `Lifted by a new version of the business's token secret (TOKEN_SECRET_PREFIX + ${businessAccountId}), or by \`wa-registrar hold clear --token --business ${businessAccountId}\` once sure it is right.`;
+  }
   return 'Lifted by a new version of the token secret (TOKEN_SECRET_ID), or by `wa-registrar hold clear --token` once sure the stored token is right.';
 }
 
@@ -65,16 +69,18 @@ export async function clearNumberHold(
   throw new Error(`the ledger item of number ${phoneNumberId} kept changing (${MAX_CONFLICTS} conflicts); try again`);
 }
 
-export type ClearTokenGateResult = { cleared: true; gate: NonNullable<AppGates['tokenGate']> } | { cleared: false; why: 'no_gate' };
+export type ClearTokenGateResult = { cleared: true; gate: TokenGate } | { cleared: false; why: 'no_gate' };
 
-/** Opens the app's token gate (after 190/0), keeping any throttle as read. Retries on conflict like {@link clearNumberHold}. */
-export async function clearTokenGate(ledger: AttemptLedger, options: { now: number; policy: BudgetPolicy }): Promise<ClearTokenGateResult> {
+/**
+ * Opens a token gate (after 190/0): the default token's, or (`scope`) a business's own token's, keeping every other
+ * gate and throttle as read. Retries on conflict like {@link clearNumberHold}.
+ */
+export async function clearTokenGate(ledger: AttemptLedger, options: { now: number; policy: BudgetPolicy; scope?: string }): Promise<ClearTokenGateResult> {
   for (let round = 0; round < MAX_CONFLICTS; round++) {
     const app = await ledger.appGates();
-    const gate = app.tokenGate;
+    const gate = tokenGateOf(app, options.scope);
     if (!gate) return { cleared: false, why: 'no_gate' };
-    const { tokenGate: _removed, ...rest } = app;
-    const next: AppGates = { ...rest, version: app.version + 1 };
+    const next: AppGates = { ...withTokenGate(app, options.scope, undefined), version: app.version + 1 };
     const expiresAt = Math.max(options.now + slotLifetimeMs(options.policy), next.throttledUntil ?? 0);
     // The app item is not a number's; the commit needs a number id only to place the items it leaves out.
     const result = await ledger.commit({ phoneNumberId: '0', app: next, expiresAt: { number: expiresAt, job: expiresAt, attempt: expiresAt } }, randomUUID());

@@ -10,6 +10,7 @@ import {
   type LimitedOperation,
 } from '../../shared/domain/budget.ts';
 import { throttleFor } from '../../shared/domain/throttle.ts';
+import { tokenGateOf } from '../../shared/domain/token-gates.ts';
 import { nameApprovalMet, type AppGates, type AttemptLedger, type AttemptRecord, type NumberHold, type NumberRecord } from '../../shared/ledger/port.ts';
 import { formatRelative, formatTime, table, usageBar } from './format.ts';
 import { holdLiftedBy, tokenGateLiftedBy } from '../ops/holds.ts';
@@ -83,6 +84,8 @@ export interface StatusView {
     /** Meta's throttle on this number's business (any business's while the number's business is unknown). */
     businessThrottledUntil?: string;
     tokenGate?: { tokenVersion: string; since: string; code: number; liftedBy: string };
+    /** The gate of the number's business's own token (TOKEN_SECRET_PREFIX + WABA id), when Meta refused it. */
+    businessTokenGate?: { businessAccountId: string; tokenVersion: string; since: string; code: number; liftedBy: string };
   };
   /** Requests still on the ledger but outside window + margin (they no longer count). */
   olderAttempts: number;
@@ -141,6 +144,7 @@ export function buildStatus(number: NumberRecord, history: AttemptRecord[], app:
       ? [`${legacy} request(s) from the ledger's first layout have no recorded operation; they count against both register and deregister`]
       : [];
   const approval = number.nameApproval;
+  const businessGate = number.businessAccountId === undefined ? undefined : tokenGateOf(app, number.businessAccountId);
   const businessThrottledUntil = throttleFor({ businessThrottles: app.businessThrottles ?? {} }, number.businessAccountId, now);
   return {
     phoneNumberId: number.phoneNumberId,
@@ -167,6 +171,17 @@ export function buildStatus(number: NumberRecord, history: AttemptRecord[], app:
       ...(businessThrottledUntil === undefined ? {} : { businessThrottledUntil: iso(businessThrottledUntil) }),
       ...(app.tokenGate
         ? { tokenGate: { tokenVersion: app.tokenGate.tokenVersion, since: iso(app.tokenGate.since), code: app.tokenGate.code, liftedBy: tokenGateLiftedBy() } }
+        : {}),
+      ...(businessGate && number.businessAccountId !== undefined
+        ? {
+            businessTokenGate: {
+              businessAccountId: number.businessAccountId,
+              tokenVersion: businessGate.tokenVersion,
+              since: iso(businessGate.since),
+              code: businessGate.code,
+              liftedBy: tokenGateLiftedBy(number.businessAccountId),
+            },
+          }
         : {}),
     },
     olderAttempts: history.length - inWindow.length,
@@ -202,7 +217,12 @@ export function renderStatus(view: StatusView): string {
   }
   if (view.app.tokenGate) {
     const gate = view.app.tokenGate;
-    lines.push('', `TOKEN GATE closed since ${formatTime(Date.parse(gate.since))} (code ${gate.code}, token version ${gate.tokenVersion}): every job is held`);
+    lines.push('', `TOKEN GATE closed since ${formatTime(Date.parse(gate.since))} (code ${gate.code}, token version ${gate.tokenVersion}): every job on the default token is held`);
+    lines.push(`  ${gate.liftedBy}`);
+  }
+  if (view.app.businessTokenGate) {
+    const gate = view.app.businessTokenGate;
+    lines.push('', `BUSINESS TOKEN GATE closed since ${formatTime(Date.parse(gate.since))} (code ${gate.code}, token version ${gate.tokenVersion}): every job of business ${gate.businessAccountId} is held`);
     lines.push(`  ${gate.liftedBy}`);
   }
   for (const scope of view.scopes) {

@@ -14,7 +14,8 @@ import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
 import { createLogger, createMetrics, logJobOutcome, recordInfrastructureFailure, recordJobMetrics } from '../../shared/observability.ts';
 import type { DeadLetterSink, JobQueue } from '../../shared/queue/port.ts';
 import { MAX_VISIBILITY_SECONDS, SqsDeadLetterSink, SqsJobQueue } from '../../shared/queue/sqs-queue.ts';
-import type { SecretStore } from '../../shared/secrets/port.ts';
+import type { NumberSecrets, SecretStore } from '../../shared/secrets/port.ts';
+import { generatePin } from '../../shared/pins/generate-pin.ts';
 import { SecretsManagerStore } from '../../shared/secrets/secrets-manager-store.ts';
 
 /** The worker's collaborators: the job dependencies plus what the batch layer needs. */
@@ -38,6 +39,7 @@ export interface WorkerOverrides {
   graph?: JobDeps['graph'];
   ledger?: JobDeps['ledger'];
   secrets?: SecretStore;
+  numberSecrets?: NumberSecrets;
   deadLetters?: DeadLetterSink;
   jobQueue?: JobQueue;
   logger?: Logger;
@@ -53,19 +55,22 @@ const CARRY_MARGIN_RECEIVES = 3;
 export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = {}): Worker {
   const clock = overrides.clock ?? systemClock;
   const clients = overrides.clients ?? createAwsClients();
+  const store = new SecretsManagerStore(clients.secretsManager, {
+    tokenSecretId: config.TOKEN_SECRET_ID,
+    pinSecretPrefix: config.PIN_SECRET_PREFIX,
+    ...(config.TOKEN_SECRET_PREFIX ? { tokenSecretPrefix: config.TOKEN_SECRET_PREFIX } : {}),
+    ...(config.BACKUP_SECRET_PREFIX ? { backupSecretPrefix: config.BACKUP_SECRET_PREFIX } : {}),
+    maxAgeMs: config.SECRET_CACHE_SECONDS * 1000,
+    clock,
+  });
   const deps: JobDeps = {
     ledger: overrides.ledger ?? new DynamoDbAttemptLedger(clients.dynamodb, config.LEDGER_TABLE_NAME),
     graph:
       overrides.graph ??
       new HttpGraphClient({ baseUrl: config.GRAPH_API_BASE_URL, version: config.GRAPH_API_VERSION, timeoutMs: config.GRAPH_TIMEOUT_MS }),
-    secrets:
-      overrides.secrets ??
-      new SecretsManagerStore(clients.secretsManager, {
-        tokenSecretId: config.TOKEN_SECRET_ID,
-        pinSecretPrefix: config.PIN_SECRET_PREFIX,
-        maxAgeMs: config.SECRET_CACHE_SECONDS * 1000,
-        clock,
-      }),
+    secrets: overrides.secrets ?? store,
+    numberSecrets: overrides.numberSecrets ?? store,
+    generatePin: () => generatePin(),
     deadLetters: overrides.deadLetters ?? new SqsDeadLetterSink(clients.sqs, config.DEAD_LETTER_QUEUE_URL),
     clock,
     policy: {

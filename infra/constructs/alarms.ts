@@ -112,6 +112,7 @@ export class RegistrarAlarms extends Construct {
 
     const each = (metricName: string, label: string) => workerMetric(metricName, {}, { statistic: 'Sum', period: ARRIVAL_PERIOD, label });
     named('NumberBlocked', 'number-blocked', each(METRICS.numberBlocked, 'numbers blocked (133016)'), { kind: 'each' });
+    named('MigrationIncident', 'migration-incident', each(METRICS.migrationIncident, 'migrations refused the PIN'), { kind: 'each' });
     named('InfrastructureFailure', 'infrastructure-failure', each(METRICS.infrastructureFailure, 'infrastructure failures'), { kind: 'each' });
     const gate = (value: AppGate) =>
       workerMetric(METRICS.appGateClosed, { [METRICS.dimensions.gate]: value }, { statistic: 'Sum', period: ARRIVAL_PERIOD, label: `${value} gate closed` });

@@ -1,5 +1,6 @@
 import { ListSecretVersionIdsCommand, ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AttemptLedger } from '../ledger/port.ts';
+import { tokenGateOf } from '../domain/token-gates.ts';
 import type { HoldFacts, HoldProbe } from './hold-probe.ts';
 
 export interface AwsHoldProbeOptions {
@@ -7,6 +8,8 @@ export interface AwsHoldProbeOptions {
   tokenSecretId?: string;
   /** PIN secrets are named prefix + phoneNumberId. */
   pinSecretPrefix?: string;
+  /** A business's own token is prefix + its WABA id. */
+  tokenSecretPrefix?: string;
 }
 
 /**
@@ -25,14 +28,18 @@ export class AwsHoldProbe implements HoldProbe {
     this.#options = options;
   }
 
-  async facts(hold: { cause: string; phoneNumberId: string }): Promise<HoldFacts> {
+  async facts(hold: { cause: string; phoneNumberId: string; businessAccountId?: string }): Promise<HoldFacts> {
     if (hold.cause === 'needs_verification' || hold.cause === 'account_restricted') {
       const number = await this.#ledger.number(hold.phoneNumberId);
       return { ...(number.hold ? { numberHold: number.hold } : {}), ...(number.accountHold ? { accountHold: number.accountHold } : {}) };
     }
     if (hold.cause === 'token_rejected') {
-      const [app, version] = await Promise.all([this.#ledger.appGates(), this.#currentVersion(this.#options.tokenSecretId, 'the token secret id')]);
-      return { ...(app.tokenGate ? { tokenGate: app.tokenGate } : {}), ...version };
+      const business = hold.businessAccountId;
+      const prefix = this.#options.tokenSecretPrefix;
+      const secretId = business === undefined ? this.#options.tokenSecretId : prefix === undefined ? undefined : `${prefix}${business}`;
+      const [app, version] = await Promise.all([this.#ledger.appGates(), this.#currentVersion(secretId, business === undefined ? 'the token secret id' : 'the token secret prefix')]);
+      const gate = tokenGateOf(app, business);
+      return { ...(gate ? { tokenGate: gate } : {}), ...version };
     }
     const prefix = this.#options.pinSecretPrefix;
     const [number, version] = await Promise.all([

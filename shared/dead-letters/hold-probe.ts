@@ -22,6 +22,8 @@ export interface DeadLetterHold {
   until?: number;
   /** The PIN or token version Meta refused. */
   secretVersion?: string;
+  /** token_rejected: the business whose own token was refused (absent: the default token). */
+  businessAccountId?: string;
 }
 
 /** The hold of a held dead letter: from its envelope, else (older envelopes) from its category alone. */
@@ -35,6 +37,7 @@ export function deadLetterHold(message: DeadLetter): DeadLetterHold | undefined 
     ...(hold?.since === undefined ? {} : { since: Date.parse(hold.since) }),
     ...(until === undefined ? {} : { until: Date.parse(until) }),
     ...(hold?.secretVersion === undefined ? {} : { secretVersion: hold.secretVersion }),
+    ...(hold?.businessAccountId === undefined ? {} : { businessAccountId: hold.businessAccountId }),
   };
 }
 
@@ -59,7 +62,7 @@ export interface HoldFacts {
  * Secrets Manager's ListSecretVersionIds; tests pass their own.
  */
 export interface HoldProbe {
-  facts(hold: Pick<DeadLetterHold, 'cause' | 'phoneNumberId'>): Promise<HoldFacts>;
+  facts(hold: Pick<DeadLetterHold, 'cause' | 'phoneNumberId' | 'businessAccountId'>): Promise<HoldFacts>;
 }
 
 export type HoldVerdict = { lifted: true; how: string } | { lifted: false; why: string };
@@ -146,7 +149,7 @@ export function memoizeProbe(probe: HoldProbe): HoldProbe {
   const seen = new Map<string, Promise<HoldFacts>>();
   return {
     facts(hold) {
-      const key = hold.cause === 'token_rejected' ? 'token' : `${PROBE_KIND[hold.cause]}#${hold.phoneNumberId}`;
+      const key = hold.cause === 'token_rejected' ? `token#${hold.businessAccountId ?? ''}` : `${PROBE_KIND[hold.cause]}#${hold.phoneNumberId}`;
       let facts = seen.get(key);
       if (!facts) {
         facts = probe.facts(hold);

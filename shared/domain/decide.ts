@@ -11,11 +11,19 @@ import {
   leaseOwnerOf,
   type DecideInput,
 } from './job-context.ts';
+import { HOUR_MS, MINUTE_MS } from '../clock.ts';
+import type { NumberState } from '../graph/port.ts';
 import { readFailed } from './read-failures.ts';
 import { throttledApp, throttleFor, throttleIsNews } from './throttle.ts';
+import { tokenGateOf, withTokenGate } from './token-gates.ts';
 import { deadLetter, finished, releaseReservation, type Step } from './steps.ts';
 
 export type { Step } from './steps.ts';
+
+/** How often a register waiting for a PIN rotation looks again. */
+const ROTATION_POLL_MS = 5 * MINUTE_MS;
+/** A rotation this old is not coming back by itself (Secrets Manager retries a failed step within minutes). */
+const ROTATION_STUCK_MS = HOUR_MS;
 
 /**
  * Decides the next step of a job delivery from data alone: the ledger snapshot, the job, the secrets' versions,
@@ -57,11 +65,13 @@ export function decide(input: DecideInput, attemptId: string): Step {
   const token = secrets.token;
   if (token.kind !== 'found') return deadLetter(input, decisionFor('missing_token', secretProblem('token', token)));
   let liftTokenGate = false;
-  if (app.tokenGate) {
-    if (app.tokenGate.tokenVersion === token.version) {
+  const tokenGate = tokenGateOf(app, token.scope);
+  if (tokenGate) {
+    if (tokenGate.tokenVersion === token.version) {
       if (!token.fresh) return { kind: 'refresh_secrets', token: true };
-      const hold = { cause: 'token_rejected' as const, since: app.tokenGate.since, code: app.tokenGate.code, secretVersion: token.version };
-      return deadLetter(input, decisionFor('token_held', `Refused with ${app.tokenGate.code} at ${iso(app.tokenGate.since)}; nothing sent.`, { hold }));
+      const hold = { cause: 'token_rejected' as const, since: tokenGate.since, code: tokenGate.code, secretVersion: token.version, ...(token.scope ? { businessAccountId: token.scope } : {}) };
+      const whose = token.scope ? `The token of business ${token.scope} was refused` : 'Refused';
+      return deadLetter(input, decisionFor('token_held', `${whose} with ${tokenGate.code} at ${iso(tokenGate.since)}; nothing sent.`, { hold }));
     }
     liftTokenGate = true;
   }
@@ -78,7 +88,12 @@ export function decide(input: DecideInput, attemptId: string): Step {
   }
   const operation = nextOperation(input, current);
   const pin = secrets.pin;
+  if (registers && pin?.kind === 'missing' && job.pinPolicy === 'provision-if-missing') return provisionOrNot(input);
   if (registers && pin?.kind !== 'found') return deadLetter(input, decisionFor('missing_pin', secretProblem(`PIN for ${job.phoneNumberId}`, pin ?? { kind: 'missing' })));
+  const backup = secrets.backup;
+  if (job.action === 'migrate' && backup?.kind !== 'found') {
+    return deadLetter(input, decisionFor('missing_backup', secretProblem(`On-Premises backup for ${job.phoneNumberId}`, backup ?? { kind: 'missing' })));
+  }
 
   let number: NumberRecord = snapshot.number;
   // A job that knows the number's business teaches it to the ledger (per-business gates need it).
@@ -86,6 +101,14 @@ export function decide(input: DecideInput, attemptId: string): Step {
   if (registeredSince && number.incompleteDeregister) {
     const { incompleteDeregister: _stale, ...rest } = number;
     number = rest;
+  }
+  // A PIN rotation is under way: Meta may already have the pending PIN. Registers wait for it to finish.
+  const rotation = number.pinRotation;
+  if (registers && rotation) {
+    if (input.now - rotation.since > ROTATION_STUCK_MS) {
+      return deadLetter(input, decisionFor('pin_rotation_stuck', `Rotation to version ${rotation.pendingVersion} started ${iso(rotation.since)}; nothing sent.`));
+    }
+    return { kind: 'wait', until: input.now + ROTATION_POLL_MS, detail: `a PIN rotation started ${iso(rotation.since)} is not finished; nothing sent until it is` };
   }
   if (registers && pin?.kind === 'found') {
     const held = checkPinHold(input, number, pin);
@@ -148,14 +171,18 @@ function appGateFromRead(input: DecideInput): Step | undefined {
   const { read, snapshot, secrets, now } = input;
   if (read?.kind !== 'failed') return undefined;
   const app = snapshot.app;
-  if (read.meaning === 'token_rejected' && secrets.token.kind === 'found' && app.tokenGate?.tokenVersion !== secrets.token.version) {
-    const tokenGate = { tokenVersion: secrets.token.version, since: now, code: read.graphError?.code ?? 190 };
-    return { kind: 'write', changes: changesOf(input, { app: { ...app, tokenGate } }), then: 'continue', detail: 'the token was refused on a state read' };
+  const token = secrets.token;
+  const scope = token.kind === 'found' ? token.scope : undefined;
+  if (read.meaning === 'token_rejected' && token.kind === 'found' && tokenGateOf(app, scope)?.tokenVersion !== token.version) {
+    const gate = { tokenVersion: token.version, since: now, code: read.graphError?.code ?? 190 };
+    return { kind: 'write', changes: changesOf(input, { app: withTokenGate(app, scope, gate) }), then: 'continue', detail: 'the token was refused on a state read' };
   }
   if (read.meaning === 'throttled') {
     const until = now + Math.max(read.regainAfterSeconds ?? 0, read.row.minDelaySeconds ?? 900) * 1000;
-    if (throttleIsNews(app, until, read.throttledBusinesses)) {
-      return { kind: 'write', changes: changesOf(input, { app: throttledApp(app, until, read.throttledBusinesses, now) }), then: 'continue', detail: 'the state read was throttled' };
+    // A throttle the header does not place is the token's: a business's own token, or the whole app's.
+    const businesses = read.throttledBusinesses ?? (scope ? [scope] : undefined);
+    if (throttleIsNews(app, until, businesses)) {
+      return { kind: 'write', changes: changesOf(input, { app: throttledApp(app, until, businesses, now) }), then: 'continue', detail: 'the state read was throttled' };
     }
   }
   return undefined;
@@ -166,7 +193,7 @@ function nextOperation(input: Pick<DecideInput, 'job'>, job: JobRecord): Limited
   const { progress } = job;
   if (input.job.action === 'deregister') return 'deregister';
   if (progress.repairPending) return 'deregister';
-  if (input.job.action === 'register') return 'register';
+  if (input.job.action === 'register' || input.job.action === 'migrate') return 'register';
   return progress.deregisterDone || progress.noDeregisterNeeded ? 'register' : 'deregister';
 }
 
@@ -244,6 +271,7 @@ function preFlight(input: DecideInput, current: JobRecord, number: NumberRecord,
     const next = { ...current, progress: { ...current.progress, noDeregisterNeeded: true } };
     return { kind: 'write', changes: changesOf(input, { job: next, number }), then: 'continue', detail: 'not registered: no deregister needed' };
   }
+  if (job.action === 'migrate') return migrationPreFlight(input, current, number, state);
   if (!connected) return undefined;
   if (job.action === 'set_localization') return deadLetter(input, decisionFor('registered_meanwhile', 'Nothing sent.'));
   if (job.dataLocalizationRegion !== undefined) return deadLetter(input, decisionFor('region_on_registered', `Region ${job.dataLocalizationRegion}; nothing sent.`));
@@ -253,6 +281,36 @@ function preFlight(input: DecideInput, current: JobRecord, number: NumberRecord,
   }
   if (REREGISTER_REASONS.has(job.reason) && !current.progress.deregisterDone) return undefined;
   return completeWithoutRequest(input, current, number, `number already registered on Cloud API (state ${state.status}); nothing sent`);
+}
+
+/**
+ * A migration registers a number that is on the On-Premises API. Already on Cloud API and connected: done. On Cloud
+ * API but not connected, or not on the On-Premises API at all: a backup has nothing to restore, so nothing is sent.
+ */
+function migrationPreFlight(input: DecideInput, current: JobRecord, number: NumberRecord, state: NumberState): Step | undefined {
+  if (state.platformType === 'ON_PREMISE') return undefined;
+  if (isConnected(state) === true) return completeWithoutRequest(input, current, number, 'the number is already on Cloud API and connected; nothing sent');
+  return deadLetter(input, decisionFor('not_on_premises', `Platform ${state.platformType ?? 'unknown'}, status ${state.status}; nothing sent.`));
+}
+
+/**
+ * pinPolicy provision-if-missing, for a number with no PIN secret: only when a read shows two-step verification off
+ * and the number not registered does the PIN sent at registration become its PIN. Otherwise a new PIN would be
+ * refused (133005), so nothing is stored and nothing sent.
+ */
+function provisionOrNot(input: DecideInput): Step {
+  const read = input.read;
+  if (!read) return { kind: 'read_state', why: 'a PIN may be provisioned: is two-step verification off?' };
+  if (read.kind !== 'state') return readFailed(input, read);
+  const state = read.state;
+  if (state.isPinEnabled === false && isConnected(state) === false) return { kind: 'provision_pin', why: 'no PIN stored, two-step verification off' };
+  const why =
+    state.isPinEnabled === undefined || isConnected(state) === undefined
+      ? 'the state read did not say whether two-step verification is on'
+      : state.isPinEnabled
+        ? 'two-step verification is on at Meta, so only the PIN already set there can register the number'
+        : 'the number is registered';
+  return deadLetter(input, decisionFor('missing_pin', `No PIN is stored and none was provisioned: ${why}; nothing sent.`));
 }
 
 /** The earlier request took effect after all: record it, and go on or finish. */
@@ -294,6 +352,8 @@ function reserve(input: DecideInput, current: JobRecord, number: NumberRecord, o
     spent: [...pruneSpent(number.spent, now, policy.budget), { at: now, operation }],
     reserved,
     ...(pinVersion ? { lastPinVersion: pinVersion } : {}),
+    // Meta's PIN_CHANGED for the PIN this register sets first is wa-registrar's own doing, not someone else's.
+    ...(pinVersion && secrets.provisioned ? { lastPinSet: { at: now, version: pinVersion, by: 'provision' as const } } : {}),
   };
   const connectedBefore = operation === 'register' && input.read?.kind === 'state' && isConnected(input.read.state) === true;
   const nextJob: JobRecord = {
@@ -306,12 +366,14 @@ function reserve(input: DecideInput, current: JobRecord, number: NumberRecord, o
     uncertain: current.uncertain + 1,
     lastAttempt: { attemptId, at: now, operation, outcome: 'pending' },
   };
-  const { tokenGate: _lifted, ...openApp } = input.snapshot.app;
+  const tokenScope = secrets.token.kind === 'found' ? secrets.token.scope : undefined;
+  const openApp = withTokenGate(input.snapshot.app, tokenScope, undefined);
   const attempt = {
     create: {
       attemptId, phoneNumberId: job.phoneNumberId, operation, at: now, reason: job.reason, jobKey: input.jobKey, outcome: 'pending' as const,
       ...(pinVersion ? { pinVersion } : {}),
       ...(tokenVersion ? { tokenVersion } : {}),
+      ...(tokenScope ? { tokenScope } : {}),
     },
   };
   const changes = changesOf(input, { number: nextNumber, job: nextJob, attempt, ...(liftTokenGate ? { app: openApp } : { checkApp: input.snapshot.app.version }) });

@@ -55,6 +55,7 @@ export function buildEnvelope(args: {
             ...(hold.until !== undefined ? { until: iso(hold.until) } : {}),
             ...(hold.secretVersion ? { secretVersion: hold.secretVersion } : {}),
             ...(hold.code !== undefined ? { code: hold.code } : {}),
+            ...(hold.businessAccountId !== undefined ? { businessAccountId: hold.businessAccountId } : {}),
           },
         }
       : {}),

@@ -11,6 +11,7 @@ export interface GuardRow {
 
 const SEQ = 'test/integration/worker-fault-sequences.test.ts';
 const HOOKS = 'test/integration/worker-webhook-holds.test.ts';
+const LIFE = 'test/integration/worker-lifecycle.test.ts';
 
 export const GUARDS: readonly GuardRow[] = [
   {
@@ -122,5 +123,20 @@ export const GUARDS: readonly GuardRow[] = [
     risk: 'A second re-register for one name approval',
     guard: 'A `name_change` register of a connected number completes without a request once a register took effect after the approval on the ledger; the approval webhook makes one job (its key comes from the change).',
     provenBy: `${HOOKS} › a name_change job for an approval a register already followed sends nothing`,
+  },
+  {
+    risk: 'A register racing a PIN rotation (Meta may already have the new PIN)',
+    guard: "While the ledger shows a rotation under way, register jobs wait (carried, no receive spent); a rotation older than an hour dead-letters them instead of guessing which PIN Meta has.",
+    provenBy: `${LIFE} › a register waits while a PIN rotation is under way`,
+  },
+  {
+    risk: 'A provisioned PIN Meta would refuse',
+    guard: '`pinPolicy: provision-if-missing` stores a new PIN only when a state read shows two-step verification off and the number not registered; otherwise nothing is stored or sent.',
+    provenBy: `${LIFE} › provision-if-missing never stores a PIN for a number whose two-step verification is on`,
+  },
+  {
+    risk: "One business's revoked token stopping every business",
+    guard: "A business with its own token (TOKEN_SECRET_PREFIX + WABA id) has its own token gate: a 190 on it holds only that business's jobs.",
+    provenBy: `${LIFE} › jobs of two businesses reach Graph with their own tokens`,
   },
 ];

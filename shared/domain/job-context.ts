@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { NumberState } from '../graph/port.ts';
-import type { JobReason, JobV1 } from '../jobs/job.v1.ts';
+import type { JobAction, JobReason, JobV1 } from '../jobs/job.v1.ts';
 import type { AppGates, JobDecision, JobRecord, LedgerChanges, LedgerSnapshot, NumberRecord } from '../ledger/port.ts';
 import type { SecretLookup } from '../secrets/port.ts';
 import { numberItemExpiry, slotLifetimeMs, type BudgetPolicy, type LimitedOperation } from './budget.ts';
 import type { ReadInterpretation } from './interpret.ts';
 import { DEAD_LETTER_REASONS, type ReasonKey } from './reasons.ts';
+
+/** The requests each action needs at most (a 133000 repair aside): set_localization deregisters, then registers. */
+export const OPERATIONS_OF_ACTION: Record<JobAction, LimitedOperation[]> = {
+  register: ['register'],
+  deregister: ['deregister'],
+  set_localization: ['deregister', 'register'],
+  migrate: ['register'],
+};
 
 /** Reasons that mean "register again even if registered": a name approval takes effect only by re-registering. */
 export const REREGISTER_REASONS: ReadonlySet<JobReason> = new Set<JobReason>(['name_change', 'manual']);
@@ -42,7 +50,14 @@ export interface DecideInput {
   jobHash: string;
   delivery: Pick<JobDelivery, 'messageId' | 'receiveCount' | 'redriveGeneration'>;
   snapshot: LedgerSnapshot;
-  secrets: { token: SecretLookup; pin?: SecretLookup };
+  secrets: {
+    token: SecretLookup;
+    pin?: SecretLookup;
+    /** migrate only: the On-Premises backup. */
+    backup?: SecretLookup;
+    /** This delivery stored the PIN itself (provision-if-missing): the register makes it the number's PIN. */
+    provisioned?: true;
+  };
   /** The latest state read of this delivery (none after a request: the state may have changed). */
   read?: ReadInterpretation;
   now: number;
@@ -51,7 +66,8 @@ export interface DecideInput {
 
 /** A hash of what the job asks for (not its key): the same key with other content is another job. */
 export function jobHashOf(job: JobV1): string {
-  const content = [job.action, job.phoneNumberId, job.dataLocalizationRegion ?? '', job.reason].join('|');
+  // Fields added later join only when set, so a job written before them keeps its hash.
+  const content = [job.action, job.phoneNumberId, job.dataLocalizationRegion ?? '', job.reason, ...(job.pinPolicy ? [job.pinPolicy] : [])].join('|');
   return createHash('sha256').update(content).digest('hex').slice(0, 32);
 }
 

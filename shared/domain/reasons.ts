@@ -49,6 +49,16 @@ export const DEAD_LETTER_REASONS = {
     summary: "No usable two-step PIN for the number (checked before any deregister, so a saga never strands a number).",
     hint: 'Store the 6-digit PIN as the secret PIN_SECRET_PREFIX + phoneNumberId (a string like "012345", or {"pin":"012345"}), then redrive the job by id.',
   },
+  missing_backup: {
+    category: 'missing_secret',
+    summary: 'A migrate job with no usable On-Premises backup in Secrets Manager (checked before anything is sent).',
+    hint: 'Store the backup as JSON {"data": "...", "password": "..."} in the secret BACKUP_SECRET_PREFIX + phoneNumberId, then redrive the job by id.',
+  },
+  not_on_premises: {
+    category: 'permanent_error',
+    summary: 'A migrate job for a number the pre-flight read shows is not on the On-Premises API (and not already connected on Cloud API): a backup has nothing to restore.',
+    hint: 'Send a register job instead (with the number\'s PIN), or check the phone number id.',
+  },
   pin_held: {
     category: 'pin_rejected',
     summary: 'The number is held: Meta refused the PIN version that is still stored.',
@@ -68,6 +78,11 @@ export const DEAD_LETTER_REASONS = {
     category: 'account_restricted',
     summary: "The number is held: an account_update restricted, disabled or removed its business account.",
     hint: 'A later account_update that lifts the restriction ends the hold (or `wa-registrar hold clear <phoneNumberId>` once the account is in good standing); the scheduled redrive then sends the job back.',
+  },
+  pin_rotation_stuck: {
+    category: 'permanent_error',
+    summary: 'A PIN rotation of the number started more than an hour ago and has not finished: which PIN Meta has is not known for sure.',
+    hint: 'Look at the rotation (the PIN secret\'s AWSPENDING version and the rotation Lambda\'s log); finish it with `wa-registrar pin rotate <phoneNumberId>` or roll it back, then redrive the job by id.',
   },
   token_held: {
     category: 'token_rejected',

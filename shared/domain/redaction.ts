@@ -65,6 +65,7 @@ const RAW_BODY_ALLOW: readonly RedactionAllowRule[] = ['phoneNumberId', timestam
  */
 export const DEAD_LETTER_ALLOW: readonly RedactionAllowRule[] = [
   'phoneNumberId',
+  'businessAccountId',
   'jobKey',
   'idempotencyKey',
   'fbtraceId',
@@ -72,6 +73,8 @@ export const DEAD_LETTER_ALLOW: readonly RedactionAllowRule[] = [
   'secretVersion',
   'tokenVersion',
   'pinVersion',
+  // An enum (dead-letter-when-missing | provision-if-missing): named like a secret, never one.
+  'pinPolicy',
   timestampUnderTimeKey,
   (key, value) => typeof value === 'number' && ENVELOPE_NUMBER_KEYS.has(key),
 ];

@@ -3,7 +3,9 @@ import type { GraphCallResult, GraphClient } from '../graph/port.ts';
 import { parseJob, type JobV1 } from '../jobs/job.v1.ts';
 import type { AttemptLedger, AttemptRecord, LedgerChanges, LedgerSnapshot } from '../ledger/port.ts';
 import type { DeadLetterSink } from '../queue/port.ts';
-import type { SecretLookup, SecretStore } from '../secrets/port.ts';
+import type { NumberSecrets, SecretLookup, SecretStore } from '../secrets/port.ts';
+import { backupOf } from '../secrets/secret-values.ts';
+import { numberItemExpiry } from './budget.ts';
 import { decide, type Step } from './decide.ts';
 import { buildEnvelope, buildInvalidJobEnvelope } from './envelope.ts';
 import { interpret, interpretRead, type ReadInterpretation } from './interpret.ts';
@@ -19,6 +21,10 @@ export interface JobDeps {
   ledger: AttemptLedger;
   graph: GraphClient;
   secrets: SecretStore;
+  /** A migration's backup and PINs the worker provisions; without it, such jobs are dead-lettered as missing secrets. */
+  numberSecrets?: NumberSecrets;
+  /** A new random PIN (provision-if-missing). */
+  generatePin?: () => string;
   deadLetters: DeadLetterSink;
   clock: Clock;
   policy: JobPolicy;
@@ -56,7 +62,12 @@ class JobRun {
   readonly #jobHash: string;
   readonly #graphCalls: GraphCallSummary[] = [];
   #token: SecretLookup | undefined;
+  /** The business whose token is asked for: the job's, else the one the ledger learned for the number. */
+  #business: string | undefined;
   #pin: SecretLookup | undefined;
+  #backup: SecretLookup | undefined;
+  /** This delivery stored the PIN it is about to register with. */
+  #provisioned = false;
   #read: ReadInterpretation | undefined;
   #known: LedgerSnapshot | undefined;
   readonly #timeLeftMs: () => number;
@@ -72,14 +83,21 @@ class JobRun {
 
   async run(): Promise<JobOutcome> {
     const { secrets } = this.#deps;
-    this.#token = await secrets.accessToken();
+    this.#business = this.#job.businessAccountId;
+    this.#token = await secrets.accessToken(this.#tokenOptions());
     if (this.#job.action !== 'deregister') this.#pin = await secrets.pin(this.#job.phoneNumberId);
+    if (this.#job.action === 'migrate') this.#backup = await this.#readBackup();
     if (this.#delivery.answer) {
       const outcome = await this.#recordCarried(this.#delivery.answer);
       if (outcome) return outcome;
     }
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const snapshot = await this.#readLedger();
+      // The ledger knows the number's business though the job did not say: its own token, if it has one.
+      if (this.#business === undefined && snapshot.number.businessAccountId !== undefined) {
+        this.#business = snapshot.number.businessAccountId;
+        this.#token = await this.#deps.secrets.accessToken(this.#tokenOptions());
+      }
       const input = this.#input(snapshot);
       const step = decide(input, this.#deps.newId());
       const outcome = await this.#act(step, input);
@@ -95,7 +113,12 @@ class JobRun {
       jobHash: this.#jobHash,
       delivery: this.#delivery,
       snapshot,
-      secrets: { token: this.#token!, ...(this.#pin ? { pin: this.#pin } : {}) },
+      secrets: {
+        token: this.#token!,
+        ...(this.#pin ? { pin: this.#pin } : {}),
+        ...(this.#backup ? { backup: this.#backup } : {}),
+        ...(this.#provisioned ? { provisioned: true as const } : {}),
+      },
       ...(this.#read ? { read: this.#read } : {}),
       // Taken right before the decision, so a reservation's time is never earlier than needed.
       now: this.#deps.clock.now(),
@@ -115,9 +138,11 @@ class JobRun {
         if (step.changes) await this.#commit(step.changes).catch(() => 'conflict');
         return this.#outcome({ status: 'wait', until: step.until, detail: step.detail });
       case 'refresh_secrets':
-        if (step.token) this.#token = await deps.secrets.accessToken({ fresh: true });
+        if (step.token) this.#token = await deps.secrets.accessToken(this.#tokenOptions({ fresh: true }));
         if (step.pin) this.#pin = await deps.secrets.pin(this.#job.phoneNumberId, { fresh: true });
         return undefined;
+      case 'provision_pin':
+        return this.#provisionPin();
       case 'read_state': {
         if (this.#timeLeftMs() < deps.worstCaseRequestMs) return this.#carryOn();
         const token = this.#token as Extract<SecretLookup, { kind: 'found' }>;
@@ -154,6 +179,7 @@ class JobRun {
               phoneNumberId: this.#job.phoneNumberId,
               pin: (this.#pin as Extract<SecretLookup, { kind: 'found' }>).value,
               ...(this.#job.dataLocalizationRegion ? { dataLocalizationRegion: this.#job.dataLocalizationRegion } : {}),
+              ...(this.#job.action === 'migrate' && this.#backup?.kind === 'found' ? { backup: backupOf(this.#backup.value) } : {}),
             },
             token,
           )
@@ -175,6 +201,33 @@ class JobRun {
       // Meta answered but the ledger would not take it: the batch layer carries the answer on the message.
       throw new UnrecordedAnswerError({ attempt: timed, result }, error);
     }
+  }
+
+  #tokenOptions(extra: { fresh?: boolean } = {}) {
+    return { ...extra, ...(this.#business !== undefined ? { businessAccountId: this.#business } : {}) };
+  }
+
+  async #readBackup(): Promise<SecretLookup> {
+    const numberSecrets = this.#deps.numberSecrets;
+    if (!numberSecrets) return { kind: 'malformed', problem: 'this worker has no access to backup secrets' };
+    return numberSecrets.backup(this.#job.phoneNumberId);
+  }
+
+  /**
+   * Stores a new PIN as the number's PIN secret (only if it still has none) and goes on with it. Should another
+   * delivery have stored one meanwhile, that one is read and used instead: one number, one PIN.
+   */
+  async #provisionPin(): Promise<undefined> {
+    const { numberSecrets, generatePin, secrets } = this.#deps;
+    if (!numberSecrets || !generatePin) throw new Error('provision_pin decided without PIN provisioning wired in');
+    const created = await numberSecrets.createPin(this.#job.phoneNumberId, generatePin());
+    if (created.kind === 'exists') {
+      this.#pin = await secrets.pin(this.#job.phoneNumberId, { fresh: true });
+      return undefined;
+    }
+    this.#pin = created;
+    this.#provisioned = created.kind === 'found';
+    return undefined;
   }
 
   /** Writes a request's answer to the ledger (re-read and re-applied on conflict) and says how the delivery goes on. */
@@ -236,22 +289,22 @@ class JobRun {
       const snapshot = await this.#readLedger();
       const job = snapshot.job;
       if (!job || job.generation !== this.#delivery.redriveGeneration || job.status !== 'in_progress') return;
+      const released = snapshot.number.reserved.some((slot) => slot.jobKey === this.#jobKey) ? releaseReservation(snapshot.number, this.#jobKey) : undefined;
       const changes: LedgerChanges = {
         phoneNumberId: this.#job.phoneNumberId,
         job: { ...finished(job, 'dead_lettered'), version: job.version + 1 },
-        ...(snapshot.number.reserved.some((slot) => slot.jobKey === this.#jobKey)
-          ? { number: { ...releaseReservation(snapshot.number, this.#jobKey), version: snapshot.number.version + 1 } }
-          : {}),
-        expiresAt: this.#expiry(),
+        ...(released ? { number: { ...released, version: released.version + 1 } } : {}),
+        expiresAt: this.#expiry(released),
       };
       if ((await this.#commit(changes)) === 'committed') return;
     }
   }
 
-  #expiry(): LedgerChanges['expiresAt'] {
+  #expiry(number: LedgerSnapshot['number'] | undefined): LedgerChanges['expiresAt'] {
     const now = this.#deps.clock.now();
     const { budget, jobRecordMs } = this.#deps.policy;
-    return { number: now + budget.windowMs + budget.marginMs, job: now + jobRecordMs, attempt: now + budget.windowMs + budget.marginMs };
+    const window = now + budget.windowMs + budget.marginMs;
+    return { number: number ? numberItemExpiry(number, now, budget) : window, job: now + jobRecordMs, attempt: window };
   }
 
   /** Hands the job back to continue in a new delivery: this invocation could time out mid-request. */

@@ -7,6 +7,7 @@ import { isSagaDeregister } from './decide.ts';
 import { backoffSeconds } from './read-failures.ts';
 import { finished, releaseReservation } from './steps.ts';
 import { throttledApp } from './throttle.ts';
+import { withTokenGate } from './token-gates.ts';
 
 /** What the delivery does once a request's answer is written. */
 type AfterRequest =
@@ -21,7 +22,7 @@ export interface Settlement {
   changes: LedgerChanges;
   next: AfterRequest;
   /** Cached secrets Meta refused. */
-  evict?: { token?: boolean; pinOf?: string };
+  evict?: { token?: boolean | string; pinOf?: string };
 }
 
 /**
@@ -112,10 +113,11 @@ export function settle(
     }
     case 'token_rejected': {
       const code = answer.graphError?.code ?? 190;
-      const tokenGate = { tokenVersion: attempt.tokenVersion ?? 'unknown', since: now, code };
+      const scope = attempt.tokenScope;
+      const gate = { tokenVersion: attempt.tokenVersion ?? 'unknown', since: now, code };
       number = releaseReservation(number, input.jobKey);
-      const hold = { cause: 'token_rejected' as const, since: now, code, ...(attempt.tokenVersion ? { secretVersion: attempt.tokenVersion } : {}) };
-      return deadLetter(decision({ hold }), { app: { ...snapshot.app, tokenGate }, evict: { token: true } });
+      const hold = { cause: 'token_rejected' as const, since: now, code, ...(attempt.tokenVersion ? { secretVersion: attempt.tokenVersion } : {}), ...(scope ? { businessAccountId: scope } : {}) };
+      return deadLetter(decision({ hold }), { app: withTokenGate(snapshot.app, scope, gate), evict: { token: scope ?? true } });
     }
     case 'incomplete_deregister': {
       number = { ...number, incompleteDeregister: number.incompleteDeregister ?? { since: now } };
@@ -130,7 +132,8 @@ export function settle(
     }
     case 'throttled': {
       const until = now + Math.max(answer.regainAfterSeconds ?? 0, row.minDelaySeconds ?? 900) * 1000;
-      const businesses = answer.throttledBusinesses;
+      // A throttle the header does not place is the token's: a business's own token, or the whole app's.
+      const businesses = answer.throttledBusinesses ?? (attempt.tokenScope ? [attempt.tokenScope] : undefined);
       const app = throttledApp(snapshot.app, until, businesses, now);
       const who = businesses && businesses.length > 0 ? `Jobs of business ${businesses.join(', ')} (and of numbers whose business is not known)` : 'Every job';
       return write({ kind: 'wait', until, detail: `${reason} ${who} waits until ${iso(until)}.` }, { app });

@@ -12,6 +12,8 @@ export type Step =
   | { kind: 'read_state'; why: string }
   /** Read these secrets from Secrets Manager, not the cache (a hold or gate names the cached version). */
   | { kind: 'refresh_secrets'; token?: true; pin?: true }
+  /** Store a new random PIN as the number's PIN secret (pinPolicy provision-if-missing), then decide again. */
+  | { kind: 'provision_pin'; why: string }
   /** Write progress that needed no request; `complete` ends the job. */
   | { kind: 'write'; changes: LedgerChanges; then: 'continue' | 'complete'; detail: string }
   /** Dead-letter: `changes` (when present) store the decision first, so a redelivery only resends the envelope. */

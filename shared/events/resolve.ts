@@ -141,9 +141,23 @@ function pinHoldDetail(event: PinEvent): string {
 export function planPinEvent(number: NumberRecord, detailType: 'PinChanged' | 'PinResetRequested', event: PinEvent, now: number): NumberPlan {
   const timeline = timelineEntry({ detailType, detail: event });
   const since = timeline.at;
+  if (detailType === 'PinChanged' && isOwnPinChange(number, since)) return { number, event: { ...timeline, summary: `${timeline.summary}: set by wa-registrar` } };
   const hold = number.hold;
   if (hold && !PIN_CHANGE_REPLACES[hold.cause](hold, since, now)) return { number, event: timeline };
   return { number: { ...number, hold: { cause: 'pin_changed', since, detail: pinHoldDetail(event) } }, event: timeline };
+}
+
+/** Meta's PIN_CHANGED for a PIN wa-registrar set comes within seconds of the set; this much slack covers clock skew. */
+const OWN_PIN_CHANGE_SLACK_MS = 5 * 60_000;
+
+/**
+ * Whether a PIN_CHANGED is the echo of wa-registrar's own PIN set: during a rotation (Meta's clock at or after its
+ * start), or around the last set it recorded. Holding the number for it would hold it against the PIN just stored.
+ */
+function isOwnPinChange(number: NumberRecord, at: number): boolean {
+  if (number.pinRotation && at >= number.pinRotation.since - OWN_PIN_CHANGE_SLACK_MS) return true;
+  const set = number.lastPinSet;
+  return set !== undefined && at >= set.at - OWN_PIN_CHANGE_SLACK_MS && at <= set.at + OWN_PIN_CHANGE_SLACK_MS;
 }
 
 /** A re-registration asked for by another system: one register job per request id. */

@@ -1,6 +1,6 @@
 import { parseWaitFromDetails } from './details-wait.ts';
 import { readUsageHeader } from './usage-header.ts';
-import type { GraphCallResult, GraphClient, GraphError, ListedNumber, NumberListResult, NumberState, RegisterRequest, StateReadResult } from './port.ts';
+import type { CodeMethod, GraphCallResult, GraphClient, GraphError, ListedNumber, NumberListResult, NumberState, RegisterRequest, StateReadResult } from './port.ts';
 
 export interface HttpGraphClientOptions {
   /** e.g. https://graph.facebook.com (production) or the simulator's http://127.0.0.1:PORT */
@@ -51,9 +51,24 @@ export class HttpGraphClient implements GraphClient {
   }
 
   register(request: RegisterRequest, token: string): Promise<GraphCallResult> {
-    const body: Record<string, string> = { messaging_product: 'whatsapp', pin: request.pin };
+    const body: Record<string, unknown> = { messaging_product: 'whatsapp', pin: request.pin };
     if (request.dataLocalizationRegion !== undefined) body.data_localization_region = request.dataLocalizationRegion;
-    return this.#post(`/${request.phoneNumberId}/register`, body, [token, request.pin]);
+    if (request.backup !== undefined) body.backup = { data: request.backup.data, password: request.backup.password };
+    const secrets = [token, request.pin, ...(request.backup ? [request.backup.password] : [])];
+    return this.#post(`/${request.phoneNumberId}/register`, body, secrets);
+  }
+
+  setPin(phoneNumberId: string, pin: string, token: string): Promise<GraphCallResult> {
+    return this.#post(`/${phoneNumberId}`, { pin }, [token, pin]);
+  }
+
+  requestCode(phoneNumberId: string, method: CodeMethod, language: string, token: string): Promise<GraphCallResult> {
+    const query = new URLSearchParams({ code_method: method, language });
+    return this.#post(`/${phoneNumberId}/request_code?${query}`, undefined, [token]);
+  }
+
+  verifyCode(phoneNumberId: string, code: string, token: string): Promise<GraphCallResult> {
+    return this.#post(`/${phoneNumberId}/verify_code?${new URLSearchParams({ code })}`, undefined, [token, code]);
   }
 
   deregister(phoneNumberId: string, token: string): Promise<GraphCallResult> {
@@ -147,7 +162,7 @@ export class HttpGraphClient implements GraphClient {
     return { ok: false, failure: unknown(`${what} answered HTTP ${httpStatus}`, error) };
   }
 
-  async #post(path: string, body: Record<string, string> | undefined, secrets: string[]): Promise<GraphCallResult> {
+  async #post(path: string, body: Record<string, unknown> | undefined, secrets: string[]): Promise<GraphCallResult> {
     const startedHr = performance.now();
     const elapsed = () => Math.round(performance.now() - startedHr);
     let response: Response;

@@ -95,13 +95,24 @@ export interface RegisterRequest {
   phoneNumberId: string;
   pin: string;
   dataLocalizationRegion?: DataLocalizationRegion;
+  /** Migration from the On-Premises API only: the backup and its password, from Secrets Manager (never from a job). */
+  backup?: { data: string; password: string };
 }
+
+/** How Meta sends a verification code. */
+export type CodeMethod = 'SMS' | 'VOICE';
 
 /** Meta's Graph API, as far as registration goes. */
 export interface GraphClient {
   register(request: RegisterRequest, token: string): Promise<GraphCallResult>;
   deregister(phoneNumberId: string, token: string): Promise<GraphCallResult>;
   readState(phoneNumberId: string, token: string): Promise<StateReadResult>;
+  /** `POST /{id}` `{"pin": "…"}`: sets (or changes) the number's two-step PIN. Not limited like register. */
+  setPin(phoneNumberId: string, pin: string, token: string): Promise<GraphCallResult>;
+  /** `POST /{id}/request_code?code_method=…&language=…`: Meta sends a verification code to the number. */
+  requestCode(phoneNumberId: string, method: CodeMethod, language: string, token: string): Promise<GraphCallResult>;
+  /** `POST /{id}/verify_code?code=…`: confirms the code the number's owner received. The code is never logged. */
+  verifyCode(phoneNumberId: string, code: string, token: string): Promise<GraphCallResult>;
   /** `GET /{waba-id}/phone_numbers`, every page: how the events path maps a webhook's display number to its id. */
   listPhoneNumbers(businessAccountId: string, token: string): Promise<NumberListResult>;
 }

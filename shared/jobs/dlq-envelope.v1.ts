@@ -100,6 +100,8 @@ export const deadLetterEnvelopeV1Schema = z.object({
       until: isoTime.optional(),
       secretVersion: z.string().optional(),
       code: z.number().int().optional(),
+      /** token_rejected: the business whose own token was refused; account_restricted: the business. */
+      businessAccountId: z.string().optional(),
     })
     .optional(),
   /** Meta blocks the number for this action until then (after 133016). */

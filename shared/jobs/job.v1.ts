@@ -6,7 +6,9 @@ export const DATA_LOCALIZATION_REGIONS = [
   'AU', 'ID', 'IN', 'JP', 'SG', 'KR', 'DE', 'CH', 'GB', 'BR', 'BH', 'ZA', 'AE', 'CA',
 ] as const;
 
-export const JOB_ACTIONS = ['register', 'deregister', 'set_localization'] as const;
+export const JOB_ACTIONS = ['register', 'deregister', 'set_localization', 'migrate'] as const;
+/** What a register does when the number has no PIN secret: dead-letter it (default), or store a new one first. */
+export const PIN_POLICIES = ['dead-letter-when-missing', 'provision-if-missing'] as const;
 export const JOB_REASONS = ['account_creation', 'name_change', 'migration', 'localization_change', 'manual'] as const;
 
 /** Larger bodies are refused before parsing: a real job is a few hundred bytes. */
@@ -24,7 +26,8 @@ export const jobV1Schema = z
   .strictObject({
     schemaVersion: z.literal(1).default(1).describe('Job schema version. Optional; defaults to 1.'),
     action: z.enum(JOB_ACTIONS).describe(
-      'register | deregister | set_localization (deregister, then register with or without dataLocalizationRegion).',
+      'register | deregister | set_localization (deregister, then register with or without dataLocalizationRegion) | ' +
+        'migrate (register an On-Premises number with its backup, read from BACKUP_SECRET_PREFIX + phoneNumberId).',
     ),
     phoneNumberId: z
       .string()
@@ -37,6 +40,13 @@ export const jobV1Schema = z
       .optional()
       .describe('Local storage region for register or set_localization. Omit on set_localization to disable.'),
     reason: z.enum(JOB_REASONS).default('manual').describe('Why the job exists; kept on the ledger for audit.'),
+    pinPolicy: z
+      .enum(PIN_POLICIES)
+      .optional()
+      .describe(
+        'register only. provision-if-missing: a number with no PIN secret and two-step verification off gets a new random PIN, ' +
+          'stored before the register sends it. Default: dead-letter when missing.',
+      ),
     businessAccountId: z
       .string()
       .regex(/^\d{1,20}$/, 'businessAccountId must be 1-20 digits')
@@ -49,12 +59,15 @@ export const jobV1Schema = z
       .describe('Deduplicates the job. When absent, the SQS message id serves.'),
   })
   .superRefine((job, ctx) => {
-    if (job.action === 'deregister' && job.dataLocalizationRegion !== undefined) {
+    if ((job.action === 'deregister' || job.action === 'migrate') && job.dataLocalizationRegion !== undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['dataLocalizationRegion'],
-        message: 'dataLocalizationRegion has no meaning for deregister; use set_localization to change the region',
+        message: `dataLocalizationRegion has no meaning for ${job.action}; use set_localization to change the region`,
       });
+    }
+    if (job.pinPolicy === 'provision-if-missing' && job.action !== 'register') {
+      ctx.addIssue({ code: 'custom', path: ['pinPolicy'], message: 'pinPolicy provision-if-missing is for register jobs only (a new number)' });
     }
   });
 

@@ -50,6 +50,16 @@ const numberItemSchema = z.object({
   incompleteDeregister: z.object({ since: time }).optional(),
   businessAccountId: z.string().optional(),
   accountHold: holdSchema.optional(),
+  pinRotation: z.object({ since: time, pendingVersion: z.string() }).optional(),
+  lastPinSet: z.object({ at: time, version: z.string(), by: z.enum(['rotation', 'provision']) }).optional(),
+  verification: z
+    .object({
+      requestedAt: time.optional(),
+      method: z.enum(['SMS', 'VOICE']).optional(),
+      confirmedAt: time.optional(),
+      lastError: z.object({ code: z.number().optional(), at: time, message: z.string() }).optional(),
+    })
+    .optional(),
   nameApproval: z.object({ approvedAt: time, deadline: time, changeId: z.string(), requestedName: z.string().optional() }).optional(),
 });
 
@@ -80,7 +90,14 @@ const decisionSchema = z.object({
   eligibleAt: time.optional(),
   blockedUntil: time.optional(),
   hold: z
-    .object({ cause: z.enum([...HOLD_CAUSES, 'token_rejected']), since: time, until: time.optional(), secretVersion: z.string().optional(), code: z.number().optional() })
+    .object({
+      cause: z.enum([...HOLD_CAUSES, 'token_rejected']),
+      businessAccountId: z.string().optional(),
+      since: time,
+      until: time.optional(),
+      secretVersion: z.string().optional(),
+      code: z.number().optional(),
+    })
     .optional(),
   graphError: z
     .object({
@@ -117,11 +134,14 @@ const jobItemSchema = z.object({
   decision: decisionSchema.optional(),
 });
 
+const tokenGateSchema = z.object({ tokenVersion: z.string(), since: time, code: z.number() });
+
 const appItemSchema = z.object({
   version: z.number().int(),
   throttledUntil: time.optional(),
   businessThrottles: z.record(z.string(), time).optional(),
-  tokenGate: z.object({ tokenVersion: z.string(), since: time, code: z.number() }).optional(),
+  tokenGate: tokenGateSchema.optional(),
+  businessTokenGates: z.record(z.string(), tokenGateSchema).optional(),
 });
 
 const attemptItemSchema = z.object({
@@ -133,6 +153,7 @@ const attemptItemSchema = z.object({
   outcome: z.enum(['pending', 'success', 'rejected', 'unknown']),
   pinVersion: z.string().optional(),
   tokenVersion: z.string().optional(),
+  tokenScope: z.string().optional(),
   httpStatus: z.number().optional(),
   code: z.number().optional(),
   subcode: z.number().optional(),

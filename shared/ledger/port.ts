@@ -67,6 +67,20 @@ export interface NumberRecord extends NumberBudget {
    * anything until a later update lifts it. Apart from `hold`, so neither hides the other.
    */
   accountHold?: NumberHold;
+  /**
+   * A PIN rotation is under way (Secrets Manager staged `pendingVersion` as AWSPENDING): register jobs wait instead of
+   * racing it with a PIN that is about to change. Cleared by the rotation's finishSecret (or its rollback).
+   */
+  pinRotation?: { since: number; pendingVersion: string };
+  /** The last PIN wa-registrar itself set at Meta (rotation, provisioning): Meta's PIN_CHANGED webhook for it holds nothing. */
+  lastPinSet?: { at: number; version: string; by: 'rotation' | 'provision' };
+  /** The number's OTP verification as wa-registrar asked for it (`verify request` / `verify confirm`). Never the code. */
+  verification?: {
+    requestedAt?: number;
+    method?: 'SMS' | 'VOICE';
+    confirmedAt?: number;
+    lastError?: { code?: number; at: number; message: string };
+  };
 }
 
 /** A webhook event that concerned a number, kept for its timeline (`status`, `explain`). Facts only, no secret. */
@@ -106,6 +120,13 @@ export function emptyBusiness(businessAccountId: string): BusinessRecord {
   return { businessAccountId, version: 0, numbers: {} };
 }
 
+/** A token Meta refused (190/0): closed until its secret has a version other than `tokenVersion`. */
+export interface TokenGate {
+  tokenVersion: string;
+  since: number;
+  code: number;
+}
+
 /** App-wide gates: Meta's throttle and a rejected token stop every job. */
 export interface AppGates {
   version: number;
@@ -113,8 +134,10 @@ export interface AppGates {
   throttledUntil?: number;
   /** Meta's usage header named these businesses (WABA ids): their numbers wait, and numbers of unknown business too. */
   businessThrottles?: Record<string, number>;
-  /** After 190/0: closed until the token secret has a version other than this one. */
-  tokenGate?: { tokenVersion: string; since: number; code: number };
+  /** After 190/0 on the default token: closed until the token secret has a version other than this one. */
+  tokenGate?: TokenGate;
+  /** The same, per business with a token of its own (TOKEN_SECRET_PREFIX + WABA id): one revoked token stops one business. */
+  businessTokenGates?: Record<string, TokenGate>;
 }
 
 /** Where a job is in its steps. Persisted, so a redelivery resumes instead of repeating. */
@@ -133,6 +156,8 @@ interface JobProgress {
 /** The hold or gate a dead letter names (a token gate too), as the envelope shows it. */
 export interface DecisionHold {
   cause: HoldCause | 'token_rejected';
+  /** token_rejected: the business whose own token was refused (absent: the default token). */
+  businessAccountId?: string;
   since: number;
   until?: number;
   /** The PIN or token secret version that was refused: a new version lifts the hold. */
@@ -190,6 +215,8 @@ export interface AttemptRecord {
   /** Secret versions used: never values. */
   pinVersion?: string;
   tokenVersion?: string;
+  /** The business whose own token was used (absent: the default token). */
+  tokenScope?: string;
   httpStatus?: number;
   code?: number;
   subcode?: number;
@@ -255,6 +282,7 @@ export function decisionHold(hold: NumberHold): DecisionHold {
     ...(hold.until !== undefined ? { until: hold.until } : {}),
     ...(hold.pinVersion !== undefined ? { secretVersion: hold.pinVersion } : {}),
     ...(hold.code !== undefined ? { code: hold.code } : {}),
+    ...(hold.businessAccountId !== undefined ? { businessAccountId: hold.businessAccountId } : {}),
   };
 }
 

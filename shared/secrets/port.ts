@@ -11,6 +11,8 @@ export type SecretLookup =
       fresh: boolean;
       /** When this version was stored (Secrets Manager's CreatedDate): a PIN changed elsewhere is stale before it. */
       createdAt?: number;
+      /** Tokens only: the business whose own token this is (TOKEN_SECRET_PREFIX + id); absent for the default token. */
+      scope?: string;
     }
   | { kind: 'missing' }
   | { kind: 'malformed'; problem: string };
@@ -20,11 +22,24 @@ export interface SecretReadOptions {
   fresh?: boolean;
 }
 
+/** Which token: a business's own (TOKEN_SECRET_PREFIX + id, when it exists), else the default (TOKEN_SECRET_ID). */
+export interface TokenReadOptions extends SecretReadOptions {
+  businessAccountId?: string;
+}
+
 /** Where the Graph token and each number's two-step PIN live. Values never leave the worker except to Graph. */
 export interface SecretStore {
-  accessToken(options?: SecretReadOptions): Promise<SecretLookup>;
+  accessToken(options?: TokenReadOptions): Promise<SecretLookup>;
   /** The number's 6-digit PIN, as a string so a leading zero survives. */
   pin(phoneNumberId: string, options?: SecretReadOptions): Promise<SecretLookup>;
-  /** Forgets cached values Meta refused (133005/133008/133009 for a PIN, 190/0 for the token). */
-  evict(target: { token?: boolean; pinOf?: string }): void;
+  /** Forgets cached values Meta refused (133005/133008/133009 for a PIN, 190/0 for a token: `true` the default, or a business's). */
+  evict(target: { token?: boolean | string; pinOf?: string }): void;
+}
+
+/** The number's other secrets the worker needs for some jobs: a migration's backup, a PIN it provisions. */
+export interface NumberSecrets {
+  /** The On-Premises backup (JSON `{"data": "…", "password": "…"}` as its value), from BACKUP_SECRET_PREFIX + id. */
+  backup(phoneNumberId: string): Promise<SecretLookup>;
+  /** Stores `pin` as the number's PIN secret only if it has none; `exists` when one is there (read it instead). */
+  createPin(phoneNumberId: string, pin: string): Promise<SecretLookup | { kind: 'exists' }>;
 }

@@ -45,3 +45,26 @@ export function parseTokenSecret(raw: string): ParsedSecret {
     ? { kind: 'found', value: token }
     : { kind: 'malformed', problem: 'the token secret JSON needs an "accessToken" string' };
 }
+
+/**
+ * Reads an On-Premises backup secret: JSON `{"data": "<backup>", "password": "<its password>"}`. The value the store
+ * returns is that JSON, re-serialised with just those two fields; the worker parses it again only to send it.
+ */
+export function parseBackupSecret(raw: string): ParsedSecret {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return { kind: 'malformed', problem: 'the backup secret must be JSON {"data": "...", "password": "..."}' };
+  }
+  const { data, password } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { data?: unknown; password?: unknown };
+  if (typeof data !== 'string' || data.length === 0 || typeof password !== 'string' || password.length === 0) {
+    return { kind: 'malformed', problem: 'the backup secret JSON needs non-empty "data" and "password" strings' };
+  }
+  return { kind: 'found', value: JSON.stringify({ data, password }) };
+}
+
+/** The backup a migration sends, from the store's value (parsePinSecret's counterpart for backups). */
+export function backupOf(value: string): { data: string; password: string } {
+  return JSON.parse(value) as { data: string; password: string };
+}

@@ -30,7 +30,7 @@ describe('wa-registrar hold clear and held dead-letters (against moto)', () => {
     expect(json.app.tokenGate).toMatchObject({ tokenVersion: 'tok-1', code: 190, since: new Date(hoursFrom(NOW, -1)).toISOString() });
     expect(human).toContain('HELD (pin_rejected) since 2026-11-25 09:00 UTC, code 133005, PIN version pin-v1: error 133005 on a register');
     expect(human).toContain('Lifted by a new version of the PIN secret (PIN_SECRET_PREFIX + 800), or by `wa-registrar hold clear 800`');
-    expect(human).toContain('TOKEN GATE closed since 2026-11-25 11:00 UTC (code 190, token version tok-1): every job is held');
+    expect(human).toContain('TOKEN GATE closed since 2026-11-25 11:00 UTC (code 190, token version tok-1): every job on the default token is held');
   });
 
   it('clears a PIN hold, says what it cleared, and keeps the number\'s spent slots', async () => {

@@ -39,10 +39,14 @@ describe('set_localization (deregister, then register with the new region)', () 
 
   it('killed between the deregister and the register, the redelivery makes only the register', async () => {
     // Prepare: the first container dies as it is about to send the register
+    const real = h.worker.deps.graph;
     const crashing: GraphClient = {
-      deregister: (id, token) => h.worker.deps.graph.deregister(id, token),
-      readState: (id, token) => h.worker.deps.graph.readState(id, token),
-      listPhoneNumbers: (id, token) => h.worker.deps.graph.listPhoneNumbers(id, token),
+      deregister: (id, token) => real.deregister(id, token),
+      readState: (id, token) => real.readState(id, token),
+      listPhoneNumbers: (id, token) => real.listPhoneNumbers(id, token),
+      setPin: (id, pin, token) => real.setPin(id, pin, token),
+      requestCode: (id, method, language, token) => real.requestCode(id, method, language, token),
+      verifyCode: (id, code, token) => real.verifyCode(id, code, token),
       register: () => Promise.reject(new Error('container killed')),
     };
     const dying = h.anotherWorker({ graph: crashing });

@@ -37,6 +37,9 @@ export const state = (overrides: Partial<NumberState> = {}): ReadInterpretation 
   kind: 'state',
   state: { status: 'DISCONNECTED', platformType: 'NOT_APPLICABLE', codeVerificationStatus: 'VERIFIED', nameStatus: 'APPROVED', ...overrides },
 });
+/** A migration's On-Premises backup as the store returns it. */
+const BACKUP = found(JSON.stringify({ data: 'b2Zm', password: 'backup-password' }), 'backup-v1', true);
+
 export const CONNECTED = state({ status: 'CONNECTED', platformType: 'CLOUD_API' });
 
 export function numberWith(overrides: Partial<NumberRecord> = {}): NumberRecord {
@@ -59,7 +62,7 @@ export function inputOf(
     jobHash: jobHashOf(job),
     delivery: { messageId: 'm-1', receiveCount: 1, redriveGeneration: 0 },
     snapshot: { number: numberWith(), app: { version: 1 }, ...snapshot },
-    secrets: { token: TOKEN, ...(job.action === 'deregister' ? {} : { pin: PIN }) },
+    secrets: { token: TOKEN, ...(job.action === 'deregister' ? {} : { pin: PIN }), ...(job.action === 'migrate' ? { backup: BACKUP } : {}) },
     now: T0,
     policy,
     ...rest,

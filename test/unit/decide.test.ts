@@ -21,8 +21,9 @@ describe('decide: every action × reason on a fresh delivery', () => {
   it.each(cases)('$action / $reason: number already CONNECTED on Cloud API → the step after the read', ({ action, reason }) => {
     const job = jobOf({ action, reason });
     const step = decide(inputOf(job, { read: CONNECTED }), 'a-1');
+    // A migrate finds the number already on Cloud API: nothing to restore, done.
     const expected =
-      action === 'deregister' ? 'send:deregister' : action === 'set_localization' ? 'send:deregister' : ['name_change', 'manual'].includes(reason) ? 'send:register' : 'write';
+      action === 'deregister' ? 'send:deregister' : action === 'set_localization' ? 'send:deregister' : action === 'migrate' ? 'write' : ['name_change', 'manual'].includes(reason) ? 'send:register' : 'write';
     expect(kindOf(step)).toBe(expected);
     if (expected === 'write') expect(step).toMatchObject({ then: 'complete' });
   });
@@ -30,9 +31,11 @@ describe('decide: every action × reason on a fresh delivery', () => {
   it.each(cases)('$action / $reason: number not registered → the step after the read', ({ action, reason }) => {
     const job = jobOf({ action, reason });
     const step = decide(inputOf(job, { read: state() }), 'a-1');
-    const expected = action === 'register' ? 'send:register' : 'write';
+    // A migrate of a number that is not on the On-Premises API has nothing to restore.
+    const expected = action === 'register' ? 'send:register' : action === 'migrate' ? 'dead_letter:permanent_error' : 'write';
     expect(kindOf(step)).toBe(expected);
     if (action === 'set_localization') expect((step as Extract<Step, { kind: 'write' }>).changes.job?.progress).toEqual({ noDeregisterNeeded: true });
+    if (action === 'migrate') expect(decide(inputOf(job, { read: state({ platformType: 'ON_PREMISE' }) }), 'a-1')).toMatchObject({ kind: 'send', operation: 'register' });
     // A deregister of a number that is not registered completes with no request.
     if (action === 'deregister') expect(step).toMatchObject({ then: 'complete' });
   });

@@ -107,6 +107,15 @@ describe('planPinEvent: which hold stands', () => {
     expect(plan.event).toMatchObject({ at: T0, detailType: 'PinChanged' });
   });
 
+  it("Meta's echo of wa-registrar's own PIN set (a rotation under way, or just finished) holds nothing", () => {
+    const during = planPinEvent(number({ pinRotation: { since: T0 - 60_000, pendingVersion: 'v2' } }), 'PinChanged', pinEvent(), T0);
+    const after = planPinEvent(number({ lastPinSet: { at: T0 + 30_000, version: 'v2', by: 'rotation' } }), 'PinChanged', pinEvent(), T0);
+    const long = planPinEvent(number({ lastPinSet: { at: T0 - DAY, version: 'v2', by: 'rotation' } }), 'PinChanged', pinEvent(), T0);
+    expect([during.number.hold, after.number.hold]).toEqual([undefined, undefined]);
+    expect(after.event?.summary).toMatch(/set by wa-registrar/);
+    expect(long.number.hold?.cause).toBe('pin_changed');
+  });
+
   it('a PIN reset request holds the same way, and leaves an account hold alone', () => {
     const accountHold: NumberHold = { cause: 'account_restricted', since: T0 - DAY, businessAccountId: WABA, detail: 'ACCOUNT_DELETED' };
     const plan = planPinEvent(number({ accountHold }), 'PinResetRequested', pinEvent({ event: 'PIN_RESET_REQUEST', requester: undefined }), T0);
