@@ -3,8 +3,11 @@ import { systemClock } from '../shared/clock.ts';
 import { describeFailure, UsageError, type CliIo, type Command } from './cli-support.ts';
 import { DLQ_HELP, dlqCommands } from './commands/dlq.ts';
 import { enqueueCommand } from './commands/enqueue.ts';
+import { explainCommand } from './commands/explain.ts';
 import { HOLD_HELP, holdCommands } from './commands/hold.ts';
+import { PIN_HELP, pinCommands } from './commands/pin.ts';
 import { statusCommand } from './commands/status.ts';
+import { VERIFY_HELP, verifyCommands } from './commands/verify.ts';
 
 export type { CliIo } from './cli-support.ts';
 
@@ -14,6 +17,7 @@ Usage: wa-registrar <command> [options]
 
 Commands:
   status <phoneNumberId>                  the number's attempt window: requests, slots left, blocks, hold, gates
+  explain <phoneNumberId>                 why the number is not live: a verdict, the next step, and a timeline
   enqueue register|deregister|set-localization <phoneNumberId>   queue one job
   enqueue --file jobs.jsonl|jobs.csv      queue many jobs (all validated before anything is sent)
   dlq list                                what is dead-lettered, and why
@@ -22,6 +26,10 @@ Commands:
   dlq purge --id ID [--yes]               delete dead-letters for good
   hold clear <phoneNumberId> [--force]    lift a number's hold (wrong PIN, PIN lockout, verification)
   hold clear --token                      open the app's token gate (after Meta refused the token)
+  pin provision <phoneNumberId> [--force] [--reveal]   store a new random PIN as the number's PIN secret
+  pin rotate <phoneNumberId>              change the PIN at Meta and in its secret together (Secrets Manager rotation)
+  verify request <phoneNumberId> --method sms|voice   ask Meta to send the number a verification code
+  verify confirm <phoneNumberId> -        confirm the code (read from stdin), lift the verification hold, redrive
 
 Run \`wa-registrar <command> --help\` for a command's options. Exit codes: 0 ok, 1 failed, 2 usage.
 Region flag: --aws-region (also --region on every command except enqueue, where --region is the data-localization region).`;
@@ -32,9 +40,12 @@ type Entry = Command | { group: true; help: string; commands: Record<string, Com
 /** The command table: `dispatch` routes on it, each command lives in its own module under bin/commands/. */
 const COMMANDS: Record<string, Entry> = {
   status: statusCommand,
+  explain: explainCommand,
   enqueue: enqueueCommand,
   dlq: { group: true, help: DLQ_HELP, commands: dlqCommands },
   hold: { group: true, help: HOLD_HELP, commands: holdCommands },
+  pin: { group: true, help: PIN_HELP, commands: pinCommands },
+  verify: { group: true, help: VERIFY_HELP, commands: verifyCommands },
 };
 
 /** Runs one CLI invocation; returns the exit code. Never throws. */

@@ -27,6 +27,12 @@ export interface RegistrarConfig {
   readonly scheduledRedrive: boolean;
   /** Reserved concurrency of the public webhook receiver; 0 reserves none. */
   readonly webhookConcurrency: number;
+  /**
+   * Days between automatic PIN rotations that `wa-registrar pin rotate` attaches to a PIN secret (Secrets Manager's
+   * AutomaticallyAfterDays); 0, the default, attaches none. The stack does not own the PIN secrets, so it cannot
+   * schedule them itself: it deploys the rotation function and outputs this value for the CLI.
+   */
+  readonly pinRotationDays: number;
 }
 
 /** Every context key the app reads, in the order the docs list them. */
@@ -44,6 +50,7 @@ export const CONTEXT_KEYS = [
   'attemptBudgetShared',
   'scheduledRedrive',
   'webhookConcurrency',
+  'pinRotationDays',
 ] as const satisfies readonly (keyof RegistrarConfig)[];
 
 /** Written in a secret name, stands for the stage: each stage reads its own token and PINs by default. */
@@ -68,6 +75,7 @@ export const CONTEXT_DEFAULTS = {
   attemptBudgetShared: true,
   scheduledRedrive: true,
   webhookConcurrency: 10,
+  pinRotationDays: 0,
 } as const satisfies Record<(typeof CONTEXT_KEYS)[number], string | number | boolean>;
 
 /** Thrown for bad context. The message names every bad key and how to fix it. */
@@ -158,6 +166,8 @@ const readers: { [K in keyof RegistrarConfig]: Reader<RegistrarConfig[K]> } = {
   // Meta's registration webhooks come a few a day; the cap keeps a flood of forged requests from taking the account's
   // concurrency. 0 reserves none (an account whose concurrency limit is too low to reserve any).
   webhookConcurrency: integer(0, 100),
+  // Secrets Manager's AutomaticallyAfterDays is 1 to 1000; 0 schedules no rotation.
+  pinRotationDays: integer(0, 1000),
 };
 
 /** Context keys whose value may name the stage as `{stage}`. */

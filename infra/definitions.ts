@@ -40,6 +40,15 @@ export const DEADLINE_WATCH_TIMEOUT_SECONDS = 60;
 /** The deadline watch raises NameDeadlineAtRisk for an unmet name-approval deadline closer than this (env DEADLINE_WARN_DAYS). */
 export const DEADLINE_WARN_DAYS = 3;
 
+/**
+ * PIN rotation function timeout. Secrets Manager invokes it once per step; the longest, setSecret, is a ledger read and
+ * write, two secret reads and one Graph call of PIN_ROTATION_GRAPH_TIMEOUT_MS at most (a rollback adds two writes).
+ */
+export const PIN_ROTATION_TIMEOUT_SECONDS = 60;
+
+/** The rotation's Graph timeout (env GRAPH_TIMEOUT_MS): `POST /{id}` and a state read, which answer in about a second. */
+export const PIN_ROTATION_GRAPH_TIMEOUT_MS = 15_000;
+
 /** The worker dead-letters a job itself after this many deliveries (worker env MAX_DELIVERIES). */
 export const WORKER_MAX_DELIVERIES = 6;
 
@@ -150,4 +159,5 @@ export const ENTRIES = {
   webhookReceiver: 'functions/webhook-receiver/handler.ts',
   eventResolver: 'functions/event-resolver/handler.ts',
   deadlineWatch: 'functions/deadline-watch/handler.ts',
+  pinRotation: 'functions/pin-rotation/handler.ts',
 } as const;

@@ -1,4 +1,4 @@
-"""moto's server, with DynamoDB requests serialized, SQS indexed and one Secrets Manager answer corrected.
+"""moto's server, with DynamoDB requests serialized, SQS indexed and two Secrets Manager answers corrected.
 
 1. DynamoDB. moto's stock server handles requests on threads without a lock around its DynamoDB backend, so two
    concurrent TransactWriteItems can both pass their conditions. Real DynamoDB never allows that, and the
@@ -15,6 +15,10 @@
 3. Secrets Manager. moto 5.2.5's ListSecretVersionIds reports every version's CreatedDate as "now"; real Secrets
    Manager reports when the version was stored (GetSecretValue already does). The hold check compares that date
    with the time Meta says a PIN changed, so `patch_secret_version_dates()` returns the stored date.
+   moto 5.2.5's UpdateSecretVersionStage moves the AWSCURRENT label but not the version a GetSecretValue without
+   VersionId or VersionStage returns; real Secrets Manager returns the AWSCURRENT version. A PIN rotation's
+   finishSecret moves the label, and the worker then reads the new PIN with a plain GetSecretValue, so
+   `patch_secret_current_label()` keeps the two together.
 
 Usage: moto_server.py -H 127.0.0.1 -p PORT
 Set WA_REGISTRAR_MOTO_STOCK_SQS=1 to run moto's SQS unpatched (to compare figures, or to tell an emulator problem
@@ -609,6 +613,20 @@ def patch_secret_version_dates() -> None:
     SecretsManagerBackend.list_secret_version_ids = list_secret_version_ids
 
 
+def patch_secret_current_label() -> None:
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    update = SecretsManagerBackend.update_secret_version_stage
+
+    def update_secret_version_stage(self: Any, secret_id: str, version_stage: str, remove_from_version_id: str, move_to_version_id: str) -> Any:
+        result = update(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+        if version_stage == "AWSCURRENT" and move_to_version_id:
+            self.secrets[secret_id].set_default_version_id(move_to_version_id)
+        return result
+
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
+
+
 class SerializedDynamoDb:
     def __init__(self, app):
         self.app = app
@@ -630,6 +648,7 @@ def main() -> None:
     if os.environ.get("WA_REGISTRAR_MOTO_STOCK_SQS") != "1":
         patch_sqs()
     patch_secret_version_dates()
+    patch_secret_current_label()
     from werkzeug.serving import run_simple
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app

@@ -10,22 +10,61 @@ import { isLoopbackUrl } from './loopback.ts';
  */
 export const LOCAL_RESOURCES_FILE = join('.wa-registrar', 'local-stack.json');
 
+/** A resource name or URL the file names. */
+const named = z.string().min(1);
+/** A URL on this machine (see the schema below). */
+const loopbackUrl = z.string().min(1).refine(isLoopbackUrl, 'is not a loopback address');
+
 /**
- * The file's shape. The endpoint must be on this machine: the CLI sends the file's resources dummy credentials,
- * so a file naming a remote host (edited, or copied from elsewhere) is refused rather than used.
+ * What the emulator provisioning creates (tools/emulator-resources.ts): the job path and the event path, all on the
+ * emulator. The endpoint must be on this machine: the CLI sends the file's resources dummy credentials, so a file
+ * naming a remote host (edited, or copied from elsewhere) is refused rather than used.
  */
-const localResourcesSchema = z.object({
-  region: z.string().min(1),
-  endpoint: z.string().min(1).refine(isLoopbackUrl, 'is not a loopback address'),
-  jobQueueUrl: z.string().min(1),
-  deadLetterQueueUrl: z.string().min(1),
-  ledgerTableName: z.string().min(1),
-  tokenSecretId: z.string().min(1),
-  pinSecretPrefix: z.string().min(1),
+const emulatorResourcesSchema = z.object({
+  region: named,
+  endpoint: loopbackUrl,
+  jobQueueUrl: named,
+  deadLetterQueueUrl: named,
+  ledgerTableName: named,
+  tokenSecretId: named,
+  pinSecretPrefix: named,
+  /** The event bus (the stack's EventBusName output). */
+  eventBusName: named,
+  /** The event resolver's buffer queue, which the bus's two rules feed. */
+  eventQueueUrl: named,
+  /** The buffer queue's dead-letter queue, where the resolver's own envelopes go too (EventsDeadLetterQueueUrl). */
+  eventsDeadLetterQueueUrl: named,
+  /** The webhook receiver's change log table. */
+  changeTableName: named,
+  /** The Meta app secret (the webhook signature key) and the handshake's verify token: secret ids, never values. */
+  appSecretId: named,
+  verifyTokenSecretId: named,
 });
 
-/** Where the locally provisioned queues, table and secret names are. */
+/** The event path's keys: files written before issue 10 lack them, and the CLI does not need them. */
+const EVENT_PATH_KEYS = {
+  eventBusName: true,
+  eventQueueUrl: true,
+  eventsDeadLetterQueueUrl: true,
+  changeTableName: true,
+  appSecretId: true,
+  verifyTokenSecretId: true,
+} as const;
+
+/**
+ * The file's shape: the emulator's resources, and the webhook receiver's URL when the local run serves it (on this
+ * machine too: the webhook sender signs what it sends there with the app secret).
+ */
+const localResourcesSchema = emulatorResourcesSchema.partial(EVENT_PATH_KEYS).extend({ webhookUrl: loopbackUrl.optional() });
+
+/** Everything `provisionEmulatorResources` created on the emulator. */
+export type EmulatorResources = z.output<typeof emulatorResourcesSchema>;
+
+/** Where the locally provisioned queues, table and secret names are, and where the local run serves the webhook receiver. */
 export type LocalResources = z.output<typeof localResourcesSchema>;
+
+/** Keys whose value must be on this machine. */
+const LOOPBACK_KEYS = ['endpoint', 'webhookUrl'] as const;
 
 /** The file is there but cannot be used; the message says why and what to do. */
 export class LocalResourcesError extends Error {
@@ -67,11 +106,15 @@ export async function readLocalResources(dir: string): Promise<LocalResources | 
   }
   const parsed = localResourcesSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const remote = parsed.error.issues.find((issue) => issue.path[0] === 'endpoint' && issue.code === 'custom');
+  const remote = parsed.error.issues.find((issue) => (LOOPBACK_KEYS as readonly PropertyKey[]).includes(issue.path[0]!) && issue.code === 'custom');
   if (remote) {
+    const key = String(remote.path[0]);
+    const why =
+      key === 'endpoint'
+        ? 'the local run writes only loopback endpoints, and the CLI would send them dummy credentials'
+        : 'the local run serves its webhook receiver on loopback only, and the webhook sender signs with the app secret what it sends there';
     throw new LocalResourcesError(
-      `${path} names the endpoint ${String((raw as { endpoint?: unknown }).endpoint)}, which is not on this machine: ` +
-        'the local run writes only loopback endpoints, and the CLI would send them dummy credentials. ' +
+      `${path} names the ${key} ${String((raw as Record<string, unknown>)[key])}, which is not on this machine: ${why}. ` +
         'Delete it and start the local run again (npm start), or name a deployed stack with --stack NAME',
     );
   }

@@ -20,4 +20,6 @@ export const STACK_OUTPUT_KEYS = {
   eventsDeadLetterQueueUrl: 'EventsDeadLetterQueueUrl',
   appSecretId: 'AppSecretId',
   verifyTokenSecretId: 'VerifyTokenSecretId',
+  pinRotationFunctionArn: 'PinRotationFunctionArn',
+  pinRotationDays: 'PinRotationDays',
 } as const;

@@ -8,7 +8,7 @@ import type { Resources } from './resources.ts';
 export interface OpsClients {
   sqs: SQSClient;
   dynamodb: DynamoDBClient;
-  /** ListSecretVersionIds only (which version is current): the CLI never reads a secret value. */
+  /** ListSecretVersionIds (which version is current) for every command; the token value only for `verify` and `explain`, which call Graph. */
   secretsManager: SecretsManagerClient;
   destroy(): void;
 }

@@ -13,6 +13,9 @@ export interface Resources {
   ledgerTableName?: string;
   tokenSecretId?: string;
   pinSecretPrefix?: string;
+  /** The PIN rotation function (`pin rotate` starts Secrets Manager's rotation with it) and the stage's schedule, in days (0: none). */
+  pinRotationFunctionArn?: string;
+  pinRotationDays?: string;
   /** Where the values came from, for error messages: `flags`, `stack NAME`, or the local file's path. */
   source: string;
 }
@@ -55,6 +58,8 @@ export async function resolveResources(flags: ResourceFlags, context: ResolveCon
       ...pick('ledgerTableName', outputs[STACK_OUTPUT_KEYS.ledgerTableName]),
       ...pick('tokenSecretId', outputs[STACK_OUTPUT_KEYS.tokenSecretId]),
       ...pick('pinSecretPrefix', outputs[STACK_OUTPUT_KEYS.pinSecretPrefix]),
+      ...pick('pinRotationFunctionArn', outputs[STACK_OUTPUT_KEYS.pinRotationFunctionArn]),
+      ...pick('pinRotationDays', outputs[STACK_OUTPUT_KEYS.pinRotationDays]),
     };
   } else {
     const local = await readLocalFile(context.cwd);

@@ -14,12 +14,15 @@ import { LEDGER_TABLE } from '../definitions.ts';
  * - resolver (the event resolver): `number()` (BatchGetItem), `business()` (GetItem), `commit()` of number, business
  *   and deadline items (Put items only: it never checks the app item) and `recordEvent()` (PutItem).
  * - deadlineWatch: `deadlines()` (Query), `number()` (BatchGetItem) and `dropDeadline()` (DeleteItem, conditional).
+ * - pinRotation (the PIN rotation function): `number()` (BatchGetItem), `history()` (Query: a register still without an
+ *   answer) and `commit()` of the number item alone (Put items).
  */
 const LEDGER_ACCESS = {
   worker: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
   holdReads: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
   resolver: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
   deadlineWatch: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:DeleteItem'],
+  pinRotation: ['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem'],
 } as const satisfies Record<string, readonly `dynamodb:${string}`[]>;
 
 /** Who uses the ledger, each with exactly the calls its code makes. */

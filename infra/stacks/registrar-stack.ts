@@ -8,6 +8,7 @@ import { DeadlineWatch } from '../constructs/deadline-watch.ts';
 import { JobQueue } from '../constructs/job-queue.ts';
 import { AlarmTopic, RegistrarDashboard } from '../constructs/observability.ts';
 import { OperatorPolicies } from '../constructs/operator-policies.ts';
+import { PinRotation } from '../constructs/pin-rotation.ts';
 import { RegistrarEvents } from '../constructs/registrar-events.ts';
 import { ScheduledRedrive } from '../constructs/scheduled-redrive.ts';
 import { RegistrarFunction } from '../constructs/registrar-function.ts';
@@ -36,6 +37,7 @@ export class RegistrarStack extends Stack {
   readonly webhooks: WebhookReceiver;
   readonly resolver: RegistrarFunction;
   readonly deadlineWatch: DeadlineWatch;
+  readonly pinRotation: PinRotation;
   readonly alarmTopic: AlarmTopic;
   readonly alarms: RegistrarAlarms;
   readonly operators: OperatorPolicies;
@@ -95,6 +97,15 @@ export class RegistrarStack extends Stack {
       .readToken(config);
     this.deadlineWatch = new DeadlineWatch(this, 'DeadlineWatch', { ledger: this.ledger });
 
+    // Issue 11: Secrets Manager's rotation function for the PIN secrets. Deployed always (it does nothing until a PIN
+    // secret's rotation names it); pinRotationDays is the schedule `wa-registrar pin rotate` attaches (0: none).
+    this.pinRotation = new PinRotation(this, 'PinRotation', {
+      ledger: this.ledger,
+      secrets: config,
+      graphApiBaseUrl: config.graphApiBaseUrl,
+      graphApiVersion: config.graphApiVersion,
+    });
+
     this.alarmTopic = new AlarmTopic(this, 'Alarms', { email: config.alarmEmail });
     this.alarms = new RegistrarAlarms(this, 'Alarm', {
       jobs: this.jobs,
@@ -136,6 +147,8 @@ export class RegistrarStack extends Stack {
       eventsDeadLetterQueueUrl: [this.events.deadLetterQueue.queueUrl, 'Events that need a person (unknown number, malformed, failing Graph reads)'],
       appSecretId: [config.appSecretName, 'Secrets Manager name of the Meta app secret, the webhook signature key (create it yourself)'],
       verifyTokenSecretId: [config.verifyTokenSecretName, "Secrets Manager name of the webhook verify token (create it yourself; give Meta the same value)"],
+      pinRotationFunctionArn: [this.pinRotation.fn.function.functionArn, 'The PIN rotation function: wa-registrar pin rotate (or aws secretsmanager rotate-secret --rotation-lambda-arn) attaches it to a PIN secret'],
+      pinRotationDays: [String(config.pinRotationDays), 'Days between automatic PIN rotations that wa-registrar pin rotate attaches to a PIN secret (0: none)'],
     };
     for (const [name, [value, description]] of Object.entries(outputs) as [keyof typeof STACK_OUTPUT_KEYS, [string, string]][]) {
       new CfnOutput(this, STACK_OUTPUT_KEYS[name], { value, description });

@@ -68,13 +68,13 @@ export function numberItemExpiry(number: NumberItemLifetime, now: number, policy
     ...number.reserved.map((slot) => slot.until),
     number.blockedUntil.register ?? 0,
     number.blockedUntil.deregister ?? 0,
-    number.hold || number.accountHold ? now + HOLD_KEPT_MS : 0,
+    number.hold || number.accountHold || number.pinRotation ? now + HOLD_KEPT_MS : 0,
     number.nameApproval ? number.nameApproval.deadline + HOLD_KEPT_MS : 0,
   );
 }
 
 /** What a number item's lifetime depends on. */
-type NumberItemLifetime = NumberBudget & { hold?: unknown; accountHold?: unknown; nameApproval?: { deadline: number } };
+type NumberItemLifetime = NumberBudget & { hold?: unknown; accountHold?: unknown; pinRotation?: unknown; nameApproval?: { deadline: number } };
 
 function countsFor(slotOperation: LimitedOperation | 'any', operation: LimitedOperation, policy: BudgetPolicy): boolean {
   return policy.shared || slotOperation === 'any' || slotOperation === operation;

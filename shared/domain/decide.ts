@@ -234,7 +234,8 @@ function checkPinHold(input: DecideInput, number: NumberRecord, pin: { version: 
     const stored = pin.createdAt === undefined ? 'its creation time is unknown' : `it was stored ${iso(pin.createdAt)}`;
     return { step: deadLetter(input, decisionFor('pin_changed_held', `Changed ${iso(hold.since)} (${hold.detail}); the stored PIN version is older (${stored}); nothing sent.`, { hold: decisionHold(hold) })), number };
   }
-  const staleCache = number.lastPinVersion !== undefined && number.lastPinVersion !== pin.version;
+  // A cached PIN older than the last one sent, or than the last one wa-registrar set at Meta (a rotation), is read again.
+  const staleCache = [number.lastPinVersion, number.lastPinSet?.version].some((version) => version !== undefined && version !== pin.version);
   const pinHold = hold?.cause === 'pin_rejected' || hold?.cause === 'pin_locked';
   if (!pin.fresh && (staleCache || (pinHold && hold.pinVersion === pin.version))) return { step: { kind: 'refresh_secrets', pin: true }, number };
   if (!pinHold) return { number };

@@ -32,7 +32,7 @@ export function isTrivialPin(pin: string): boolean {
 }
 
 /** Draws a whole number in [0, max): `crypto.randomInt` unless a test passes its own. */
-export type DrawInt = (max: number) => number;
+type DrawInt = (max: number) => number;
 
 /** Options of {@link generatePin}. */
 export interface GeneratePinOptions {

@@ -45,14 +45,14 @@ describe('cdk-nag AwsSolutions', () => {
     });
   });
 
-  it('acknowledges only five findings, each one exactly and with a reason', () => {
+  it('acknowledges only six findings, each one exactly and with a reason', () => {
     // Prepare
     const { app, stack } = synthRegistrar();
     const pinPrefix = 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:wa-registrar/dev/pin/*]';
     // Act
     const acks = acknowledgements(app).filter((ack) => ack.id.startsWith('AwsSolutions-'));
     // Assess: both dead-letter queues (SQS3), the PIN prefix on the worker (GetSecretValue), the scheduled redrive and
-    // the operators' write policy (ListSecretVersionIds). Nothing for the webhook receiver's public Function URL:
+    // the operators' write policy (ListSecretVersionIds), the PIN rotation function (its four rotation calls). Nothing for the webhook receiver's public Function URL:
     // AwsSolutions has no rule on it (see 'the public Function URL' below), and its roles name their secrets exactly.
     expect(acks.map(({ path, id }) => ({ path, id }))).toEqual(
       expect.arrayContaining([
@@ -61,9 +61,10 @@ describe('cdk-nag AwsSolutions', () => {
         { path: stack.worker.role.node.path, id: pinPrefix },
         { path: stack.redrive!.fn.role.node.path, id: pinPrefix },
         { path: stack.operators.write.node.path, id: pinPrefix },
+        { path: stack.pinRotation.fn.role.node.path, id: pinPrefix },
       ]),
     );
-    expect(acks).toHaveLength(5);
+    expect(acks).toHaveLength(6);
     for (const ack of acks) expect(ack.reason.length).toBeGreaterThan(80);
   });
 
@@ -83,6 +84,11 @@ describe('cdk-nag AwsSolutions', () => {
       'a second wildcard on the operators\' write policy (its PIN acknowledgement covers only its own ARN)',
       (stack) => stack.operators.write.addStatements(new PolicyStatement({ actions: ['sqs:DeleteMessage'], resources: ['*'] })),
       /^AwsSolutions-IAM5\[Resource::\*\] .*\/Operators\/Write\/Resource$/,
+    ],
+    [
+      'a second wildcard on the PIN rotation role (its PIN acknowledgement covers only its own ARN)',
+      (stack) => stack.pinRotation.fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: ['*'] })),
+      /^AwsSolutions-IAM5\[Resource::\*\] .*\/PinRotation\/Rotate\/Role\/DefaultPolicy\/Resource$/,
     ],
     [
       'a wildcard on the webhook receiver role',

@@ -102,13 +102,13 @@ describe('IAM walker', () => {
   });
 
   describe('only the functions that use a secret can read its value', () => {
-    it('allows secretsmanager:GetSecretValue (or a wildcard covering it) to the worker, the webhook receiver and the event resolver alone', () => {
+    it('allows secretsmanager:GetSecretValue (or a wildcard covering it) to the worker, the webhook receiver, the event resolver and the PIN rotation alone', () => {
       // Act
       const readers = new Set(statementsAllowing(deployed, 'secretsmanager:GetSecretValue').map((s) => s.logicalId));
       // Assess: not the operator policies, not the scheduled redrive, not the deadline watch, not the producers. Which
       // secrets each may read is in 'grants exactly what each role needs'.
       expect([...readers].sort()).toEqual(
-        [stack.worker, stack.webhooks.fn, stack.resolver].map((fn) => logicalIdOf(fn.role.node.findChild('DefaultPolicy'))).sort(),
+        [stack.worker, stack.webhooks.fn, stack.resolver, stack.pinRotation.fn].map((fn) => logicalIdOf(fn.role.node.findChild('DefaultPolicy'))).sort(),
       );
     });
 
@@ -273,6 +273,23 @@ describe('IAM walker', () => {
       expect(grants).toEqual(['BatchGetItem', 'DeleteItem', 'Query'].map((a) => `dynamodb:${a} ${table}`));
     });
 
+    it('PIN rotation: the rotation calls on the PIN secrets, the token, and the number\'s item and requests on the ledger; nothing else', () => {
+      // Prepare
+      const table = arnOf(stack.ledger.table.tableArn);
+      const secret = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:';
+      // Act
+      const grants = grantsOf(stack.pinRotation.fn.role.node.findChild('DefaultPolicy'));
+      // Assess: number() = BatchGetItem, history() = Query, commit() of the number item = PutItem. On the PIN secrets exactly what the vault
+      // calls (no CreateSecret, DeleteSecret, RotateSecret or GetRandomPassword); on the token, a read. No queue.
+      expect(grants).toEqual(
+        [
+          ...['BatchGetItem', 'PutItem', 'Query'].map((a) => `dynamodb:${a} ${table}`),
+          ...['DescribeSecret', 'GetSecretValue', 'PutSecretValue', 'UpdateSecretVersionStage'].map((a) => `secretsmanager:${a} ${secret}wa-registrar/dev/pin/*`),
+          `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/graph-token-??????`,
+        ].sort(),
+      );
+    });
+
     it('producers: send to the job queue only', () => {
       // Act
       const grants = grantsOf(stack.jobs.producerPolicy);
@@ -288,6 +305,7 @@ describe('IAM walker', () => {
       'webhook receiver': (s: RegistrarStack) => s.webhooks.fn,
       'event resolver': (s: RegistrarStack) => s.resolver,
       'deadline watch': (s: RegistrarStack) => s.deadlineWatch.fn,
+      'PIN rotation': (s: RegistrarStack) => s.pinRotation.fn,
     };
     it.each(Object.keys(functions) as (keyof typeof functions)[])('log permissions: the %s writes only to its own log group', (name) => {
       // Prepare

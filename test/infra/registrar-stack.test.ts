@@ -495,6 +495,8 @@ describe('secrets and outputs', () => {
     [STACK_OUTPUT_KEYS.eventsDeadLetterQueueUrl, () => ref(stack.events.deadLetterQueue.queueUrl)],
     [STACK_OUTPUT_KEYS.appSecretId, () => 'wa-registrar/dev/meta-app-secret'],
     [STACK_OUTPUT_KEYS.verifyTokenSecretId, () => 'wa-registrar/dev/webhook-verify-token'],
+    [STACK_OUTPUT_KEYS.pinRotationFunctionArn, () => ref(stack.pinRotation.fn.function.functionArn)],
+    [STACK_OUTPUT_KEYS.pinRotationDays, () => '0'],
   ])('outputs %s for the ops CLI and upstream systems', (key, value) => {
     template.hasOutput(key, { Value: value() });
   });
@@ -513,6 +515,8 @@ describe('secrets and outputs', () => {
         'LedgerTableName',
         'OperatorReadPolicyArn',
         'OperatorWritePolicyArn',
+        'PinRotationDays',
+        'PinRotationFunctionArn',
         'PinSecretPrefix',
         'ProducerPolicyArn',
         'Region',
