@@ -26,7 +26,7 @@ export async function playLifecycleStories(stack: LocalStack, cwd: string, demoN
   say('Number lifecycle:');
   await provisionedPinStory(stack, say);
   await verificationStory(stack, cwd, say);
-  await explainEach(stack, cwd, demoNumbers, say);
+  await explainEach(cwd, demoNumbers, say);
 }
 
 /** A new number with no PIN secret, and a register job that may provision one: the PIN Graph receives is the stored one. */
@@ -50,15 +50,14 @@ async function verificationStory(stack: LocalStack, cwd: string, say: Say): Prom
   const jobKey = `demo-${id}-register`;
   const held = await runJob(stack, jobKey, () => enqueueJob(stack.clients.sqs, stack.resources.jobQueueUrl, { action: 'register', phoneNumberId: id, reason: 'account_creation', idempotencyKey: jobKey }));
   say(`  ${id}  its verification lapsed (EXPIRED): a register job → worker: ${describe(held)}`);
-  const graph = ['--graph-url', stack.graphBaseUrl];
-  const requested = await cli(['verify', 'request', id, '--method', 'sms', ...graph], cwd);
+  const requested = await cli(['verify', 'request', id, '--method', 'sms'], cwd);
   say(`${GAP}$ wa-registrar verify request ${id} --method sms`);
   say(indent(firstLines(requested, 2), `${GAP}  `));
   // The owner reads the SMS; the simulator hands the code to the demo, which passes it on without printing it.
   const code = stack.simulator!.verificationCode(id);
   if (code === undefined) throw new Error(`the simulator sent no verification code for ${id}`);
   const first = stack.outcomes.jobs.length;
-  const confirmed = await cli(['verify', 'confirm', id, code, ...graph], cwd);
+  const confirmed = await cli(['verify', 'confirm', id, code], cwd);
   say(`${GAP}$ wa-registrar verify confirm ${id} -      (the code the owner received, typed at a hidden prompt)`);
   say(indent(firstLines(confirmed, 5), `${GAP}  `));
   const redriven = () => stack.outcomes.jobs.slice(first).find((entry) => entry.outcome.jobKey === jobKey)?.outcome;
@@ -67,11 +66,11 @@ async function verificationStory(stack: LocalStack, cwd: string, say: Say): Prom
 }
 
 /** `wa-registrar explain <id>`: the verdict line for every demo number. */
-async function explainEach(stack: LocalStack, cwd: string, demoNumbers: readonly string[], say: Say): Promise<void> {
+async function explainEach(cwd: string, demoNumbers: readonly string[], say: Say): Promise<void> {
   say('');
   say('Why is each number (not) live? (wa-registrar explain <id>, first line)');
   for (const id of demoNumbers) {
-    const text = await cli(['explain', id, '--graph-url', stack.graphBaseUrl], cwd);
+    const text = await cli(['explain', id], cwd);
     say(`  ${firstLines(text, 1).replace(/^Number \d+: /, `${id}  `)}`);
   }
 }

@@ -108,6 +108,7 @@ export async function runLocal(options: LocalRunOptions): Promise<number> {
     const dirFlag = resolve(cwd) === process.cwd() ? '' : ` --dir ${shown(cwd)}`;
     say('');
     say('Ready. In another terminal:');
+    say('  npx wa-registrar explain 1004        why a number is not live, and what to do');
     say('  npx wa-registrar status 1005');
     say('  npx wa-registrar dlq list');
     say('  npx wa-registrar enqueue register 1001 --reason manual');

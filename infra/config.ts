@@ -13,6 +13,13 @@ export interface RegistrarConfig {
   readonly tokenSecretName: string;
   /** PIN secrets are named `<pinSecretPrefix><phoneNumberId>`; `{stage}` filled in, ends in `/`. Never created by the stack. */
   readonly pinSecretPrefix: string;
+  /**
+   * A business's own Graph token (Solution Partners) is the secret `<tokenSecretPrefix><wabaId>`, used instead of the
+   * token secret when it exists; `{stage}` filled in, ends in `/`. Never created by the stack.
+   */
+  readonly tokenSecretPrefix: string;
+  /** A number's On-Premises backup (migrations) is the secret `<backupSecretPrefix><phoneNumberId>`; `{stage}` filled in, ends in `/`. Never created by the stack. */
+  readonly backupSecretPrefix: string;
   /** Name of the secret holding the Meta app secret (the webhook signature key), `{stage}` filled in. Never created by the stack. */
   readonly appSecretName: string;
   /** Name of the secret holding the webhook subscription's verify token, `{stage}` filled in. Never created by the stack. */
@@ -42,6 +49,8 @@ export const CONTEXT_KEYS = [
   'graphApiBaseUrl',
   'tokenSecretName',
   'pinSecretPrefix',
+  'tokenSecretPrefix',
+  'backupSecretPrefix',
   'appSecretName',
   'verifyTokenSecretName',
   'alarmEmail',
@@ -67,6 +76,8 @@ export const CONTEXT_DEFAULTS = {
   graphApiBaseUrl: 'https://graph.facebook.com',
   tokenSecretName: `wa-registrar/${STAGE_PLACEHOLDER}/graph-token`,
   pinSecretPrefix: `wa-registrar/${STAGE_PLACEHOLDER}/pin/`,
+  tokenSecretPrefix: `wa-registrar/${STAGE_PLACEHOLDER}/token/`,
+  backupSecretPrefix: `wa-registrar/${STAGE_PLACEHOLDER}/backup/`,
   appSecretName: `wa-registrar/${STAGE_PLACEHOLDER}/meta-app-secret`,
   verifyTokenSecretName: `wa-registrar/${STAGE_PLACEHOLDER}/webhook-verify-token`,
   alarmEmail: '',
@@ -127,20 +138,23 @@ const httpsUrl: Reader<string> = (raw) => {
 };
 
 /**
- * The PIN secrets' prefix. The worker may read every secret whose name starts with it, so it must name a folder of
- * its own: it ends in `/` (`wa-registrar/prod/pin` would also match `wa-registrar/prod/pins-old/…`), and it is at
- * least 5 characters (`x/` and 3 more), so `/`, `a/` or `pin/` never grant a whole account's or application's secrets.
+ * A secrets' prefix (the PIN secrets, the businesses' own tokens, the backups). A role granted on a prefix may use every
+ * secret whose name starts with it, so it must name a folder of its own: it ends in `/` (`wa-registrar/prod/pin` would
+ * also match `wa-registrar/prod/pins-old/…`), and it is at least 5 characters (`x/` and 3 more), so `/`, `a/` or `pin/`
+ * never grant a whole account's or application's secrets. `example` shows the folder in the error.
  */
-const PIN_PREFIX_MIN_LENGTH = 5;
-const pinPrefix: Reader<string> = (raw) => {
-  const value = text(SECRET_NAME, 'a Secrets Manager name prefix (letters, digits and /_+=.@-)', 400)(raw);
-  if (!value.endsWith('/')) throw new Error(`must end in "/" (a folder of PIN secrets, such as wa-registrar/prod/pin/; got ${JSON.stringify(value)})`);
-  if (value.startsWith('/') || value.includes('//')) throw new Error(`must not start with "/" or contain "//" (got ${JSON.stringify(value)})`);
-  if (value.length < PIN_PREFIX_MIN_LENGTH) {
-    throw new Error(`must be at least ${PIN_PREFIX_MIN_LENGTH} characters, such as wa-registrar/prod/pin/: a shorter prefix grants other secrets too (got ${JSON.stringify(value)})`);
-  }
-  return value;
-};
+const PREFIX_MIN_LENGTH = 5;
+const secretPrefix =
+  (what: string, example: string): Reader<string> =>
+  (raw) => {
+    const value = text(SECRET_NAME, 'a Secrets Manager name prefix (letters, digits and /_+=.@-)', 400)(raw);
+    if (!value.endsWith('/')) throw new Error(`must end in "/" (a folder of ${what}, such as ${example}; got ${JSON.stringify(value)})`);
+    if (value.startsWith('/') || value.includes('//')) throw new Error(`must not start with "/" or contain "//" (got ${JSON.stringify(value)})`);
+    if (value.length < PREFIX_MIN_LENGTH) {
+      throw new Error(`must be at least ${PREFIX_MIN_LENGTH} characters, such as ${example}: a shorter prefix grants other secrets too (got ${JSON.stringify(value)})`);
+    }
+    return value;
+  };
 
 const optionalEmail: Reader<string | undefined> = (raw) => {
   if (raw === undefined || raw === '' || raw === false) return undefined;
@@ -153,7 +167,9 @@ const readers: { [K in keyof RegistrarConfig]: Reader<RegistrarConfig[K]> } = {
   graphApiVersion: text(/^v\d+\.\d+$/, 'a Graph API version such as v25.0', 10),
   graphApiBaseUrl: httpsUrl,
   tokenSecretName: text(SECRET_NAME, 'a Secrets Manager secret name (letters, digits and /_+=.@-)'),
-  pinSecretPrefix: pinPrefix,
+  pinSecretPrefix: secretPrefix('PIN secrets', 'wa-registrar/prod/pin/'),
+  tokenSecretPrefix: secretPrefix("businesses' own tokens", 'wa-registrar/prod/token/'),
+  backupSecretPrefix: secretPrefix('On-Premises backups', 'wa-registrar/prod/backup/'),
   appSecretName: text(SECRET_NAME, 'a Secrets Manager secret name (letters, digits and /_+=.@-)'),
   verifyTokenSecretName: text(SECRET_NAME, 'a Secrets Manager secret name (letters, digits and /_+=.@-)'),
   alarmEmail: optionalEmail,
@@ -171,10 +187,20 @@ const readers: { [K in keyof RegistrarConfig]: Reader<RegistrarConfig[K]> } = {
 };
 
 /** Context keys whose value may name the stage as `{stage}`. */
-const PER_STAGE_KEYS: readonly string[] = ['tokenSecretName', 'pinSecretPrefix', 'appSecretName', 'verifyTokenSecretName'] satisfies (keyof RegistrarConfig)[];
+const PER_STAGE_KEYS: readonly string[] = [
+  'tokenSecretName',
+  'pinSecretPrefix',
+  'tokenSecretPrefix',
+  'backupSecretPrefix',
+  'appSecretName',
+  'verifyTokenSecretName',
+] satisfies (keyof RegistrarConfig)[];
 
-/** The secrets named one by one: each role may read only its own, so no two may share a name or sit under the PIN prefix. */
+/** The secrets named one by one: each role may read only its own, so no two may share a name or sit under a prefix. */
 const SINGLE_SECRET_KEYS = ['tokenSecretName', 'appSecretName', 'verifyTokenSecretName'] as const satisfies readonly (keyof RegistrarConfig)[];
+
+/** The secrets granted by prefix, and whose grant each is (for the error). */
+const PREFIX_KEYS = { pinSecretPrefix: 'PIN', tokenSecretPrefix: 'business-token', backupSecretPrefix: 'backup' } as const satisfies Partial<Record<keyof RegistrarConfig, string>>;
 
 /**
  * Reads and validates the app's context. Throws a {@link ContextError} naming every bad key.
@@ -193,23 +219,44 @@ export function readConfig(node: Node): RegistrarConfig {
       problems.push(`${key} ${(error as Error).message}`);
     }
   }
-  // The PIN grant covers every name under the prefix: it must not cover the token or the webhook secrets too.
-  const valid = config as Partial<RegistrarConfig>;
-  const prefix = valid.pinSecretPrefix;
-  const seen = new Map<string, string>();
-  for (const key of SINGLE_SECRET_KEYS) {
-    const name = valid[key];
-    if (typeof name !== 'string') continue;
-    if (typeof prefix === 'string' && name.startsWith(prefix)) {
-      problems.push(`${key} must not start with pinSecretPrefix (${JSON.stringify(prefix)}): the PIN grant would cover it`);
+  problems.push(...overlaps(config as Partial<RegistrarConfig>));
+  if (problems.length > 0) {
+    throw new ContextError(`invalid CDK context (set with -c key=value or in cdk.json): ${problems.join('; ')}`);
+  }
+  return config as unknown as RegistrarConfig;
+}
+
+/**
+ * A grant on a prefix covers every name under it, so the secret names and prefixes must keep apart: no name or prefix
+ * may start with a prefix (that grant would cover it: the PIN rotation, which may write PIN secrets, would reach the
+ * business tokens under a PIN prefix), no prefix may start with a secret name (a folder of its own), and no two names may
+ * be the same (each role reads its own secrets by exact name).
+ */
+function overlaps(valid: Partial<RegistrarConfig>): string[] {
+  const problems: string[] = [];
+  const prefixes = (Object.keys(PREFIX_KEYS) as (keyof typeof PREFIX_KEYS)[]).flatMap((key) => (typeof valid[key] === 'string' ? [[key, valid[key]] as const] : []));
+  const names = SINGLE_SECRET_KEYS.flatMap((key) => (typeof valid[key] === 'string' ? [[key, valid[key]] as const] : []));
+  for (const [key, name] of names) {
+    for (const [prefixKey, prefix] of prefixes) {
+      if (name.startsWith(prefix)) problems.push(`${key} must not start with ${prefixKey} (${JSON.stringify(prefix)}): the ${PREFIX_KEYS[prefixKey]} grant would cover it`);
     }
+  }
+  prefixes.forEach(([key, prefix], index) => {
+    for (const [otherKey, other] of prefixes.slice(0, index)) {
+      if (prefix === other) problems.push(`${key} must differ from ${otherKey} (both are ${JSON.stringify(prefix)})`);
+      else if (prefix.startsWith(other)) problems.push(`${key} must not start with ${otherKey} (${JSON.stringify(other)}): the ${PREFIX_KEYS[otherKey]} grant would cover its secrets`);
+      else if (other.startsWith(prefix)) problems.push(`${otherKey} must not start with ${key} (${JSON.stringify(prefix)}): the ${PREFIX_KEYS[key]} grant would cover its secrets`);
+    }
+    for (const [nameKey, name] of names) {
+      if (prefix.startsWith(name)) problems.push(`${key} must not start with ${nameKey} (${JSON.stringify(name)}): a prefix names a folder of its own, apart from the secrets named one by one`);
+    }
+  });
+  const seen = new Map<string, string>();
+  for (const [key, name] of names) {
     // The worker reads the token and the receiver the webhook secrets: a shared name would give one the other's.
     const other = seen.get(name);
     if (other) problems.push(`${key} must differ from ${other} (both are ${JSON.stringify(name)})`);
     seen.set(name, key);
   }
-  if (problems.length > 0) {
-    throw new ContextError(`invalid CDK context (set with -c key=value or in cdk.json): ${problems.join('; ')}`);
-  }
-  return config as unknown as RegistrarConfig;
+  return problems;
 }

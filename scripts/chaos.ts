@@ -1,5 +1,6 @@
 /**
- * The model-based fault suite with longer programs, for soak runs:
+ * The model-based fault suite (jobs, faults, crashes, operator actions and Meta's webhooks through the real receiver and
+ * resolver) with longer programs, for soak runs:
  *
  *   npm run chaos -- --runs 300 --seed 42 [--steps 40] [--hangs 6] [--path "12:3:0"]
  *

@@ -55,7 +55,11 @@ const EVENT_PATH_KEYS = {
  * The file's shape: the emulator's resources, and the webhook receiver's URL when the local run serves it (on this
  * machine too: the webhook sender signs what it sends there with the app secret).
  */
-const localResourcesSchema = emulatorResourcesSchema.partial(EVENT_PATH_KEYS).extend({ webhookUrl: loopbackUrl.optional() });
+const localResourcesSchema = emulatorResourcesSchema.partial(EVENT_PATH_KEYS).extend({
+  webhookUrl: loopbackUrl.optional(),
+  /** The Graph simulator the local run's components call: `verify` and `explain` beside it call the same one. */
+  graphApiBaseUrl: loopbackUrl.optional(),
+});
 
 /** Everything `provisionEmulatorResources` created on the emulator. */
 export type EmulatorResources = z.output<typeof emulatorResourcesSchema>;
@@ -64,7 +68,7 @@ export type EmulatorResources = z.output<typeof emulatorResourcesSchema>;
 export type LocalResources = z.output<typeof localResourcesSchema>;
 
 /** Keys whose value must be on this machine. */
-const LOOPBACK_KEYS = ['endpoint', 'webhookUrl'] as const;
+const LOOPBACK_KEYS = ['endpoint', 'webhookUrl', 'graphApiBaseUrl'] as const;
 
 /** The file is there but cannot be used; the message says why and what to do. */
 export class LocalResourcesError extends Error {

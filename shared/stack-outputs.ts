@@ -13,6 +13,7 @@ export const STACK_OUTPUT_KEYS = {
   producerPolicyArn: 'ProducerPolicyArn',
   operatorReadPolicyArn: 'OperatorReadPolicyArn',
   operatorWritePolicyArn: 'OperatorWritePolicyArn',
+  operatorGraphPolicyArn: 'OperatorGraphPolicyArn',
   alarmTopicArn: 'AlarmTopicArn',
   region: 'Region',
   webhookUrl: 'WebhookUrl',

@@ -88,7 +88,7 @@ export interface BatchTiming {
 
 export interface LocalStack {
   /** Everything the local resources file holds, the receiver's URL included. */
-  resources: EmulatorResources & { webhookUrl: string };
+  resources: EmulatorResources & { webhookUrl: string; graphApiBaseUrl?: string };
   clients: AwsClients & { eventBridge: EventBridgeClient };
   motoEndpoint: string;
   graphBaseUrl: string;
@@ -195,7 +195,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanups.push(() => Promise.all(drivers.map((driver) => driver.stop())));
 
     return {
-      resources: { ...provisioned, webhookUrl: server.url },
+      // The simulator's URL only: a Graph server named by GRAPH_API_BASE_URL may be anywhere, and the file holds loopback only.
+      resources: { ...provisioned, webhookUrl: server.url, ...(simulator ? { graphApiBaseUrl: graphBaseUrl } : {}) },
       clients,
       motoEndpoint: moto.endpoint,
       graphBaseUrl,

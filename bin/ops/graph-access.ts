@@ -21,7 +21,7 @@ export const GRAPH_OPTIONS = {
 export const GRAPH_HELP = `
 Graph (the worker's variables; a flag wins):
   --graph-url URL         GRAPH_API_BASE_URL (https://graph.facebook.com; plain http only on this machine).
-                          Beside the local run, pass the simulator's URL it prints.
+                          Beside the local run: the simulator it wrote to .wa-registrar/local-stack.json.
   --graph-version V       GRAPH_API_VERSION (v25.0)
   --token-secret ID       the token secret (default: the stack's TokenSecretId output, the local run's file,
                           or TOKEN_SECRET_ID); its value is read with GetSecretValue and sent to Graph only`;
@@ -32,7 +32,7 @@ const graphSchema = workerConfigSchema.pick({ GRAPH_API_BASE_URL: true, GRAPH_AP
 function graphSettings(values: Values, env: Record<string, string | undefined>, resources: Resources) {
   const flagUrl = values['graph-url'] as string | undefined;
   const raw: Record<string, string> = {};
-  const url = flagUrl ?? env.GRAPH_API_BASE_URL;
+  const url = flagUrl ?? env.GRAPH_API_BASE_URL ?? resources.graphApiBaseUrl;
   const version = (values['graph-version'] as string | undefined) ?? env.GRAPH_API_VERSION;
   if (url) raw.GRAPH_API_BASE_URL = url;
   if (version) raw.GRAPH_API_VERSION = version;

@@ -16,6 +16,8 @@ export interface Resources {
   /** The PIN rotation function (`pin rotate` starts Secrets Manager's rotation with it) and the stage's schedule, in days (0: none). */
   pinRotationFunctionArn?: string;
   pinRotationDays?: string;
+  /** The local run's Graph simulator (from its file): `verify` and `explain` call it unless told otherwise. */
+  graphApiBaseUrl?: string;
   /** Where the values came from, for error messages: `flags`, `stack NAME`, or the local file's path. */
   source: string;
 }

@@ -9,6 +9,7 @@ export function deadLetterSummary(message: DeadLetter, now: number) {
   return {
     messageId: message.messageId,
     phoneNumberId: message.phoneNumberId ?? null,
+    businessAccountId: businessOf(message) ?? null,
     action: message.action ?? null,
     category: message.category,
     code: message.code ?? null,
@@ -21,12 +22,17 @@ export function deadLetterSummary(message: DeadLetter, now: number) {
   };
 }
 
-/** The `dlq list` table. */
+/** The business a dead letter concerns: the job's, else the business whose token or account held it. */
+const businessOf = (message: DeadLetter) => message.job?.businessAccountId ?? message.envelope?.hold?.businessAccountId;
+
+/** The `dlq list` table. A BUSINESS column appears when a listed message names one (Solution Partners). */
 export function renderDeadLetterTable(messages: DeadLetter[], now: number): string {
   if (messages.length === 0) return 'No dead-letters match.';
+  const withBusiness = messages.some((message) => businessOf(message) !== undefined);
   const rows = messages.map((message) => [
     message.messageId,
     message.phoneNumberId,
+    ...(withBusiness ? [businessOf(message)] : []),
     message.action,
     message.category,
     message.code,
@@ -38,7 +44,7 @@ export function renderDeadLetterTable(messages: DeadLetter[], now: number): stri
         : `${formatTime(message.eligibleAt)} (${formatRelative(message.eligibleAt, now)})`,
     message.receiveCount,
   ]);
-  return table(['MESSAGE ID', 'NUMBER', 'ACTION', 'CATEGORY', 'CODE', 'DEAD-LETTERED', 'ELIGIBLE FOR REDRIVE', 'RECEIVES'], rows);
+  return table(['MESSAGE ID', 'NUMBER', ...(withBusiness ? ['BUSINESS'] : []), 'ACTION', 'CATEGORY', 'CODE', 'DEAD-LETTERED', 'ELIGIBLE FOR REDRIVE', 'RECEIVES'], rows);
 }
 
 /** What `dlq show --json` prints: the whole envelope (or the bare job / problem), secrets masked as a backstop. */

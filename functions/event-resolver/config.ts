@@ -16,6 +16,7 @@ const eventResolverConfigSchema = workerConfigSchema
     LEDGER_TABLE_NAME: true,
     JOB_QUEUE_URL: true,
     TOKEN_SECRET_ID: true,
+    TOKEN_SECRET_PREFIX: true,
     SECRET_CACHE_SECONDS: true,
   })
   .extend({

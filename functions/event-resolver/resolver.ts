@@ -53,7 +53,13 @@ export function createResolver(config: EventResolverConfig, overrides: ResolverO
     secrets:
       overrides.secrets ??
       // The resolver reads only the token; no PIN is ever looked up, so the prefix names nothing.
-      new SecretsManagerStore(clients.secretsManager, { tokenSecretId: config.TOKEN_SECRET_ID, pinSecretPrefix: '', maxAgeMs: config.SECRET_CACHE_SECONDS * 1000, clock }),
+      new SecretsManagerStore(clients.secretsManager, {
+        tokenSecretId: config.TOKEN_SECRET_ID,
+        ...(config.TOKEN_SECRET_PREFIX ? { tokenSecretPrefix: config.TOKEN_SECRET_PREFIX } : {}),
+        pinSecretPrefix: '',
+        maxAgeMs: config.SECRET_CACHE_SECONDS * 1000,
+        clock,
+      }),
     clock,
     refreshMs: config.LIST_REFRESH_MINUTES * 60_000,
     onList: () => {

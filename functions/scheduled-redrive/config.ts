@@ -14,6 +14,8 @@ const scheduledRedriveConfigSchema = z.object({
   TOKEN_SECRET_ID: z.string({ error: 'is required' }).min(1, 'is required'),
   /** PIN secrets are PIN_SECRET_PREFIX + phoneNumberId: a PIN hold lifts once a new version is current. */
   PIN_SECRET_PREFIX: z.string({ error: 'is required' }).min(1, 'is required'),
+  /** A business's own token is TOKEN_SECRET_PREFIX + its WABA id: its gate lifts once a new version is current. */
+  TOKEN_SECRET_PREFIX: z.string().min(1).optional(),
   /** Long-poll wait per DLQ receive: SQS short polls can miss messages. Tests against moto set 0. */
   DLQ_SCAN_WAIT_SECONDS: z.coerce.number().int().min(0).max(20).default(1),
 });

@@ -19,6 +19,7 @@ const readOptions = { maxAttempts: 3, requestHandler: { connectionTimeout: 2_000
 const holds = new AwsHoldProbe(new DynamoDbAttemptLedger(new DynamoDBClient(readOptions), config.LEDGER_TABLE_NAME), new SecretsManagerClient(readOptions), {
   tokenSecretId: config.TOKEN_SECRET_ID,
   pinSecretPrefix: config.PIN_SECRET_PREFIX,
+  ...(config.TOKEN_SECRET_PREFIX ? { tokenSecretPrefix: config.TOKEN_SECRET_PREFIX } : {}),
 });
 const logger = new Logger({ serviceName: 'wa-registrar', persistentKeys: { component: 'scheduled-redrive' } });
 

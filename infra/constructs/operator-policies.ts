@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import type { AttemptLedger } from './attempt-ledger.ts';
 import type { JobQueue } from './job-queue.ts';
 import type { RegistrarEvents } from './registrar-events.ts';
-import { acknowledgePinPrefix, secretArns, type SecretNames } from './secret-arns.ts';
+import { acknowledgePrefix, secretArn, secretPrefixArn, type SecretNames } from './secret-arns.ts';
 
 /**
  * What the ops CLI reads, by resource: `status`, `dlq list` and `dlq show`, and the reads of the other commands.
@@ -40,6 +40,15 @@ const OPERATOR_WRITE_ACTIONS = {
   secrets: ['secretsmanager:ListSecretVersionIds'],
 } as const;
 
+/**
+ * What `verify` and `explain`'s live state read need to call Graph themselves: the token's value (GetSecretValue), from
+ * the token secret or, for a business with a token of its own, from `<tokenSecretPrefix><wabaId>`. The only operator
+ * grant that reads a secret value; never a PIN, a backup or a webhook secret.
+ */
+const OPERATOR_GRAPH_ACTIONS = {
+  tokens: ['secretsmanager:GetSecretValue'],
+} as const;
+
 /** What {@link OperatorPolicies} grants on. */
 export interface OperatorPoliciesProps {
   readonly jobs: JobQueue;
@@ -49,17 +58,20 @@ export interface OperatorPoliciesProps {
 }
 
 /**
- * Two managed policies for people running the ops CLI against this stage, exact actions on exact resources:
+ * Three managed policies for people running the ops CLI against this stage, exact actions on exact resources:
  * `read` (status, dlq list, dlq show) and `write` (enqueue, dlq redrive, dlq purge, hold clear), which is attached
- * together with `read` (every write command reads first). Neither can read a secret value: no GetSecretValue.
+ * together with `read` (every write command reads first); neither can read a secret value (no GetSecretValue). And
+ * `graph`, for the people who verify numbers: the Graph token's value, which `verify` and `explain`'s live read send
+ * to Graph, and nothing else.
  */
 export class OperatorPolicies extends Construct {
   readonly read: ManagedPolicy;
   readonly write: ManagedPolicy;
+  readonly graph: ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: OperatorPoliciesProps) {
     super(scope, id);
-    const { jobs, ledger, events } = props;
+    const { jobs, ledger, events, secrets } = props;
     const table = ledger.table.tableArn;
 
     this.read = new ManagedPolicy(this, 'Read', {
@@ -77,7 +89,7 @@ export class OperatorPolicies extends Construct {
       ],
     });
 
-    const { tokenArn, pinArnPattern } = secretArns(this, props.secrets);
+    const tokenArn = secretArn(this, secrets.tokenSecretName);
     this.write = new ManagedPolicy(this, 'Write', {
       description: 'wa-registrar operators: enqueue, dlq redrive, dlq purge and hold clear. Attach with the read policy. No secret values.',
       statements: [
@@ -89,9 +101,26 @@ export class OperatorPolicies extends Construct {
           resources: [events.deadLetterQueue.queueArn],
         }),
         new PolicyStatement({ sid: 'ClearHolds', actions: [...OPERATOR_WRITE_ACTIONS.ledger], resources: [table] }),
-        new PolicyStatement({ sid: 'SeeSecretVersions', actions: [...OPERATOR_WRITE_ACTIONS.secrets], resources: [tokenArn, pinArnPattern] }),
+        new PolicyStatement({
+          sid: 'SeeSecretVersions',
+          actions: [...OPERATOR_WRITE_ACTIONS.secrets],
+          resources: [tokenArn, secretPrefixArn(this, secrets, 'pinSecretPrefix')],
+        }),
       ],
     });
-    acknowledgePinPrefix(this.write, props.secrets, 'secretsmanager:ListSecretVersionIds');
+    acknowledgePrefix(this.write, secrets, 'pinSecretPrefix', OPERATOR_WRITE_ACTIONS.secrets);
+
+    this.graph = new ManagedPolicy(this, 'Graph', {
+      description:
+        'wa-registrar operators who verify numbers: the Graph token (and businesses\' own tokens) for verify and explain\'s live read. Reads those secret values only.',
+      statements: [
+        new PolicyStatement({
+          sid: 'ReadGraphTokens',
+          actions: [...OPERATOR_GRAPH_ACTIONS.tokens],
+          resources: [tokenArn, secretPrefixArn(this, secrets, 'tokenSecretPrefix')],
+        }),
+      ],
+    });
+    acknowledgePrefix(this.graph, secrets, 'tokenSecretPrefix', OPERATOR_GRAPH_ACTIONS.tokens);
   }
 }

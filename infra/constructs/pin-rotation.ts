@@ -4,12 +4,13 @@ import { Construct } from 'constructs';
 import { ENTRIES, PIN_ROTATION_GRAPH_TIMEOUT_MS, PIN_ROTATION_TIMEOUT_SECONDS } from '../definitions.ts';
 import type { AttemptLedger } from './attempt-ledger.ts';
 import { RegistrarFunction } from './registrar-function.ts';
-import { acknowledgePinPrefix, secretArns, type SecretNames } from './secret-arns.ts';
+import { acknowledgePrefix, secretPrefixArn, type SecretNames } from './secret-arns.ts';
 
 /** What the rotation needs from the stack. */
 export interface PinRotationProps {
   readonly ledger: AttemptLedger;
-  readonly secrets: SecretNames;
+  /** The rotation reads the app's token only (never a business's own): the PIN secrets and the token secret. */
+  readonly secrets: Pick<SecretNames, 'tokenSecretName' | 'pinSecretPrefix'>;
   readonly graphApiBaseUrl: string;
   readonly graphApiVersion: string;
 }
@@ -53,10 +54,10 @@ export class PinRotation extends Construct {
       .readToken(props.secrets);
 
     // The PIN secrets, by their prefix (they are created after deployment, one per number); sets PIN_SECRET_PREFIX.
-    const { pinArnPattern } = secretArns(this, props.secrets);
-    this.fn.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RotatePins', actions: [...PIN_ROTATION_ACTIONS], resources: [pinArnPattern] }));
+    const pins = secretPrefixArn(this, props.secrets, 'pinSecretPrefix');
+    this.fn.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'RotatePins', actions: [...PIN_ROTATION_ACTIONS], resources: [pins] }));
     this.fn.function.addEnvironment('PIN_SECRET_PREFIX', props.secrets.pinSecretPrefix);
-    acknowledgePinPrefix(this.fn.role, props.secrets, PIN_ROTATION_ACTIONS.join(', '));
+    acknowledgePrefix(this.fn.role, props.secrets, 'pinSecretPrefix', PIN_ROTATION_ACTIONS);
 
     // Secrets Manager invokes the function for a rotation; only on behalf of this account (the confused deputy).
     this.fn.function.addPermission('SecretsManagerInvoke', {

@@ -10,7 +10,7 @@ import { BUNDLE } from '../definitions.ts';
 import type { AttemptLedger, LedgerAccess } from './attempt-ledger.ts';
 import type { JobQueue } from './job-queue.ts';
 import type { RegistrarEvents } from './registrar-events.ts';
-import { acknowledgePinPrefix, secretArn, secretArns, type SecretNames, type WebhookSecretNames } from './secret-arns.ts';
+import { acknowledgePrefix, secretArn, secretPrefixArn, type SecretNames, type SecretPrefixKey, type WebhookSecretNames } from './secret-arns.ts';
 import type { WebhookChangeLog } from './webhook-receiver.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -140,18 +140,20 @@ export class RegistrarFunction extends Construct {
   }
 
   /**
-   * Read the Graph token and the per-number PIN secrets, which live outside the stack;
-   * sets TOKEN_SECRET_ID and PIN_SECRET_PREFIX. GetSecretValue only, on those names only.
+   * The worker's secrets, which live outside the stack: GetSecretValue on the Graph token, on businesses' own tokens,
+   * on the per-number PIN secrets and on the On-Premises backups, those names and prefixes only; and CreateSecret on
+   * the PIN prefix, for a register job with pinPolicy provision-if-missing (CreateSecret fails on a secret that exists,
+   * so no PIN is ever overwritten: no PutSecretValue). Sets TOKEN_SECRET_ID, TOKEN_SECRET_PREFIX, PIN_SECRET_PREFIX and
+   * BACKUP_SECRET_PREFIX.
    */
   readSecrets(secrets: SecretNames): this {
-    this.readToken(secrets);
-    const { pinArnPattern } = secretArns(this, secrets);
-    this.role.addToPrincipalPolicy(
-      new PolicyStatement({ sid: 'ReadPins', actions: ['secretsmanager:GetSecretValue'], resources: [pinArnPattern] }),
-    );
+    this.readToken(secrets).readBusinessTokens(secrets);
+    const pins = secretPrefixArn(this, secrets, 'pinSecretPrefix');
+    this.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ReadPins', actions: ['secretsmanager:GetSecretValue'], resources: [pins] }));
+    this.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'ProvisionPins', actions: ['secretsmanager:CreateSecret'], resources: [pins] }));
     this.function.addEnvironment('PIN_SECRET_PREFIX', secrets.pinSecretPrefix);
-    acknowledgePinPrefix(this.role, secrets, 'secretsmanager:GetSecretValue');
-    return this;
+    acknowledgePrefix(this.role, secrets, 'pinSecretPrefix', ['secretsmanager:GetSecretValue', 'secretsmanager:CreateSecret']);
+    return this.#readPrefix('ReadBackups', secrets, 'backupSecretPrefix', 'BACKUP_SECRET_PREFIX');
   }
 
   /** Read the Graph token only (the event resolver reads numbers lists, never a PIN); sets TOKEN_SECRET_ID. */
@@ -160,6 +162,24 @@ export class RegistrarFunction extends Construct {
       new PolicyStatement({ sid: 'ReadGraphToken', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn(this, secrets.tokenSecretName)] }),
     );
     this.function.addEnvironment('TOKEN_SECRET_ID', secrets.tokenSecretName);
+    return this;
+  }
+
+  /**
+   * Read businesses' own Graph tokens (Solution Partners: `<tokenSecretPrefix><wabaId>`, used instead of the token
+   * secret when it exists): GetSecretValue on that prefix only; sets TOKEN_SECRET_PREFIX.
+   */
+  readBusinessTokens(secrets: Pick<SecretNames, 'tokenSecretPrefix'>): this {
+    return this.#readPrefix('ReadBusinessTokens', secrets, 'tokenSecretPrefix', 'TOKEN_SECRET_PREFIX');
+  }
+
+  /** GetSecretValue on every secret under one prefix, acknowledged exactly; sets the variable naming the prefix. */
+  #readPrefix<K extends SecretPrefixKey>(sid: string, secrets: Pick<SecretNames, K>, key: K, variable: string): this {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [secretPrefixArn(this, secrets, key)] }),
+    );
+    this.function.addEnvironment(variable, secrets[key]);
+    acknowledgePrefix(this.role, secrets, key, ['secretsmanager:GetSecretValue']);
     return this;
   }
 
@@ -240,19 +260,25 @@ export class RegistrarFunction extends Construct {
 
   /**
    * See whether held dead letters may go back (the scheduled redrive): read the number's hold and the app's gates
-   * on the ledger, and which version of the token and PIN secrets is current. ListSecretVersionIds returns metadata only,
-   * so this role can never read a token or a PIN. Sets LEDGER_TABLE_NAME, TOKEN_SECRET_ID and PIN_SECRET_PREFIX.
+   * on the ledger, and which version of the token, of a business's own token and of the PIN secrets is current.
+   * ListSecretVersionIds returns metadata only, so this role can never read a token or a PIN. Sets LEDGER_TABLE_NAME,
+   * TOKEN_SECRET_ID, TOKEN_SECRET_PREFIX and PIN_SECRET_PREFIX.
    */
   checkHolds(ledger: AttemptLedger, secrets: SecretNames): this {
     ledger.grantAccess(this.role, 'holdReads');
-    const { tokenArn, pinArnPattern } = secretArns(this, secrets);
+    const prefixes = ['tokenSecretPrefix', 'pinSecretPrefix'] as const satisfies readonly SecretPrefixKey[];
     this.role.addToPrincipalPolicy(
-      new PolicyStatement({ sid: 'SeeSecretVersions', actions: ['secretsmanager:ListSecretVersionIds'], resources: [tokenArn, pinArnPattern] }),
+      new PolicyStatement({
+        sid: 'SeeSecretVersions',
+        actions: ['secretsmanager:ListSecretVersionIds'],
+        resources: [secretArn(this, secrets.tokenSecretName), ...prefixes.map((key) => secretPrefixArn(this, secrets, key))],
+      }),
     );
     this.function.addEnvironment('LEDGER_TABLE_NAME', ledger.table.tableName);
     this.function.addEnvironment('TOKEN_SECRET_ID', secrets.tokenSecretName);
+    this.function.addEnvironment('TOKEN_SECRET_PREFIX', secrets.tokenSecretPrefix);
     this.function.addEnvironment('PIN_SECRET_PREFIX', secrets.pinSecretPrefix);
-    acknowledgePinPrefix(this.role, secrets, 'secretsmanager:ListSecretVersionIds');
+    for (const key of prefixes) acknowledgePrefix(this.role, secrets, key, ['secretsmanager:ListSecretVersionIds']);
     return this;
   }
 

@@ -94,7 +94,9 @@ export class RegistrarStack extends Stack {
       .consumeEvents(this.events, { maxConcurrency: 5 })
       .deadLetterEventsTo(this.events)
       .enqueueJobs(this.jobs)
-      .readToken(config);
+      // A business's numbers are listed with its own token when it has one (Solution Partners), else the app's.
+      .readToken(config)
+      .readBusinessTokens(config);
     this.deadlineWatch = new DeadlineWatch(this, 'DeadlineWatch', { ledger: this.ledger });
 
     // Issue 11: Secrets Manager's rotation function for the PIN secrets. Deployed always (it does nothing until a PIN
@@ -140,6 +142,7 @@ export class RegistrarStack extends Stack {
       producerPolicyArn: [this.jobs.producerPolicy.managedPolicyArn, 'Attach to upstream producers: SendMessage on the job queue only'],
       operatorReadPolicyArn: [this.operators.read.managedPolicyArn, 'Attach to operators: status, dlq list, dlq show (no secret values)'],
       operatorWritePolicyArn: [this.operators.write.managedPolicyArn, 'Attach with the read policy: enqueue, dlq redrive, dlq purge, hold clear'],
+      operatorGraphPolicyArn: [this.operators.graph.managedPolicyArn, "Attach to operators who verify numbers: reads the Graph token (and businesses' own tokens) for verify and explain's live read"],
       alarmTopicArn: [this.alarmTopic.topic.topicArn, 'Every alarm notifies this topic; subscribe your paging system'],
       region: [Aws.REGION, 'Region of the deployment'],
       webhookUrl: [this.webhooks.url.url, "The callback URL for Meta's webhooks (App Dashboard > WhatsApp > Configuration)"],

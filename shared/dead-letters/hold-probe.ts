@@ -124,7 +124,11 @@ export function holdVerdict(hold: DeadLetterHold, facts: HoldFacts, now: number)
       if (lockedUntil > now) return { lifted: false, why: `Meta checks no PIN for this number until ${iso(lockedUntil)}` };
       const ledgerHold = facts.numberHold;
       if (ledgerHold?.cause !== 'pin_rejected' && ledgerHold?.cause !== 'pin_locked') return { lifted: true, how: 'the PIN hold is cleared' };
-      if (newVersion(ledgerHold.pinVersion)) return { lifted: true, how: `a new PIN version (${facts.secretVersion}) is stored` };
+      const afterChange = ledgerHold.changedAt === undefined || (facts.secretCreatedAt !== undefined && facts.secretCreatedAt > ledgerHold.changedAt);
+      if (newVersion(ledgerHold.pinVersion) && afterChange) return { lifted: true, how: `a new PIN version (${facts.secretVersion}) is stored` };
+      if (newVersion(ledgerHold.pinVersion)) {
+        return { lifted: false, why: `the PIN changed at Meta ${iso(ledgerHold.changedAt!)} and the current PIN version is older: store the current PIN as a new version` };
+      }
       return {
         lifted: false,
         why: facts.secretVersion === undefined

@@ -239,9 +239,13 @@ function checkPinHold(input: DecideInput, number: NumberRecord, pin: { version: 
   const pinHold = hold?.cause === 'pin_rejected' || hold?.cause === 'pin_locked';
   if (!pin.fresh && (staleCache || (pinHold && hold.pinVersion === pin.version))) return { step: { kind: 'refresh_secrets', pin: true }, number };
   if (!pinHold) return { number };
-  if (hold.pinVersion === pin.version) {
+  // Meta said the PIN changed while this refusal stood: only a version stored after that change can be the PIN.
+  const olderThanChange = hold.changedAt !== undefined && !((pin.createdAt ?? 0) > hold.changedAt);
+  if (olderThanChange && !pin.fresh) return { step: { kind: 'refresh_secrets', pin: true }, number };
+  if (hold.pinVersion === pin.version || olderThanChange) {
     const key = hold.cause === 'pin_locked' ? 'pin_locked_held' : 'pin_held';
-    return { step: deadLetter(input, decisionFor(key, `Held since ${iso(hold.since)} (${hold.detail}); nothing sent.`, { hold: decisionHold(hold) })), number };
+    const changed = olderThanChange ? ` The PIN changed at Meta ${iso(hold.changedAt!)}; the stored version is older.` : '';
+    return { step: deadLetter(input, decisionFor(key, `Held since ${iso(hold.since)} (${hold.detail}).${changed} Nothing sent.`, { hold: decisionHold(hold) })), number };
   }
   const { hold: _lifted, ...rest } = number;
   return { number: rest };

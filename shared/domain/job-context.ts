@@ -99,7 +99,9 @@ export function baseJob(input: DecideInput): JobRecord {
     status: 'in_progress',
     generation,
     jobHash: input.jobHash,
-    progress: {},
+    // A redrive starts over, except for what the last request needs: its outcome may be unknown, and a register sent to
+    // a number that was already connected cannot be confirmed by a state read (so it is not taken as done).
+    progress: record?.progress.connectedBefore ? { connectedBefore: true } : {},
     uncertain: 0,
     ...(record?.lastAttempt ? { lastAttempt: record.lastAttempt } : {}),
   };

@@ -90,12 +90,13 @@ export class NumberDirectory {
   /** Reads the whole list from Graph and stores it; numbers new to a restricted business are held at once. */
   async #list(businessAccountId: string, holdDetail?: string): Promise<BusinessLookup> {
     const { ledger, graph, secrets, clock } = this.#deps;
-    const token = await secrets.accessToken();
-    if (token.kind !== 'found') return { kind: 'retry', why: `no usable Graph token in TOKEN_SECRET_ID (${token.kind}); the number list was not read` };
+    // The business's own token when it has one (Solution Partners), else the default.
+    const token = await secrets.accessToken({ businessAccountId });
+    if (token.kind !== 'found') return { kind: 'retry', why: `no usable Graph token for business ${businessAccountId} (${token.kind}); the number list was not read` };
     this.#deps.onList?.(businessAccountId);
     const result = await graph.listPhoneNumbers(businessAccountId, token.value);
     if (result.kind === 'unknown') {
-      if (result.code !== undefined && TOKEN_REFUSED.has(result.code)) secrets.evict({ token: true });
+      if (result.code !== undefined && TOKEN_REFUSED.has(result.code)) secrets.evict({ token: token.scope ?? true });
       return { kind: 'retry', why: `${result.why}${result.code !== undefined ? ` (code ${result.code})` : ''}` };
     }
     const listedAt = clock.now();

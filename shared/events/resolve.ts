@@ -143,7 +143,11 @@ export function planPinEvent(number: NumberRecord, detailType: 'PinChanged' | 'P
   const since = timeline.at;
   if (detailType === 'PinChanged' && isOwnPinChange(number, since)) return { number, event: { ...timeline, summary: `${timeline.summary}: set by wa-registrar` } };
   const hold = number.hold;
-  if (hold && !PIN_CHANGE_REPLACES[hold.cause](hold, since, now)) return { number, event: timeline };
+  if (hold && !PIN_CHANGE_REPLACES[hold.cause](hold, since, now)) {
+    // A PIN refusal or lockout stands, but it learns of the change: no PIN version stored before it may lift it.
+    const learns = (hold.cause === 'pin_rejected' || hold.cause === 'pin_locked') && (hold.changedAt ?? Number.NEGATIVE_INFINITY) < since;
+    return { number: learns ? { ...number, hold: { ...hold, changedAt: since } } : number, event: timeline };
+  }
   return { number: { ...number, hold: { cause: 'pin_changed', since, detail: pinHoldDetail(event) } }, event: timeline };
 }
 

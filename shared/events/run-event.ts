@@ -148,9 +148,13 @@ async function resolveAccountUpdate(event: Extract<RegistrarEvent, { detailType:
     const updated = await updateBusiness(deps.ledger, waba, (current) => nextAccountState(current, detail, effect, at), now);
     let business = updated.business;
     if (updated.changed) changed += 1;
-    if (isCurrentAccountEvent(business, effect, at)) {
-      const holdDetail = accountHoldDetail(detail);
-      if (effect === 'restricts') {
+    // The business's current state is applied to its numbers whichever event this is: an older event's delivery may be
+    // the first to get through (a newer one recorded the state, then failed to list the numbers), and applying the
+    // state again changes nothing when it is already applied.
+    if (business.account) {
+      const isCurrent = isCurrentAccountEvent(business, effect, at);
+      const holdDetail = isCurrent ? accountHoldDetail(detail) : business.account.event;
+      if (business.account.state === 'restricted') {
         const listed = await deps.directory.withNumbers(waba, holdDetail);
         if (listed.kind === 'retry') return { ...facts, status: 'retry', phoneNumberIds: [], jobKeys: [], detail: listed.why };
         business = listed.business;
@@ -166,7 +170,7 @@ async function resolveAccountUpdate(event: Extract<RegistrarEvent, { detailType:
         touched.add(id);
         if (written.changed) changed += 1;
       }
-      outcome = `${effect}: the account is ${business.account?.state} since ${iso(at)}, for ${touched.size} known numbers`;
+      outcome = `${isCurrent ? effect : `${effect}, older than the account state recorded`}: the account is ${business.account?.state} since ${iso(business.account!.at)}, for ${touched.size} known numbers`;
     }
   }
   const mentioned = detail.displayPhoneNumber === undefined ? undefined : await deps.directory.known(waba, detail.displayPhoneNumber);

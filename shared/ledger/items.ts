@@ -36,6 +36,7 @@ const holdSchema = z.object({
   pinVersion: z.string().optional(),
   until: time.optional(),
   businessAccountId: z.string().optional(),
+  changedAt: time.optional(),
   detail: z.string(),
 });
 

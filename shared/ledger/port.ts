@@ -26,6 +26,11 @@ export interface NumberHold {
   until?: number;
   /** account_restricted: the business account whose update set it. */
   businessAccountId?: string;
+  /**
+   * PIN holds: Meta's security webhook said the PIN changed at this time while the hold stood. A new PIN version lifts
+   * the hold only if it was stored after this (one stored before it is not the PIN Meta has now).
+   */
+  changedAt?: number;
   detail: string;
 }
 

@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { ArnFormat, Validations } from 'aws-cdk-lib';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -31,7 +31,10 @@ describe('cdk-nag AwsSolutions', () => {
     ['as deployed by default', {}],
     ['with the scheduled redrive off', { scheduledRedrive: false }],
     ['with an alarm e-mail', { alarmEmail: 'oncall@example.com' }],
-    ['with another stage and PIN prefix', { stage: 'prod', pinSecretPrefix: 'prod/wa/pin/', tokenSecretName: 'prod/wa/token' }],
+    [
+      'with another stage and prefixes',
+      { stage: 'prod', pinSecretPrefix: 'prod/wa/pin/', tokenSecretName: 'prod/wa/token', tokenSecretPrefix: 'prod/wa/business-tokens/', backupSecretPrefix: 'prod/wa/backups/' },
+    ],
     ['with no reserved concurrency for the webhook receiver', { webhookConcurrency: 0 }],
   ])('%s', (_name, context) => {
     it('reports no unacknowledged error or warning, and the synth goes through', () => {
@@ -45,27 +48,40 @@ describe('cdk-nag AwsSolutions', () => {
     });
   });
 
-  it('acknowledges only six findings, each one exactly and with a reason', () => {
+  it('acknowledges only eleven findings, each one exactly and with a reason', () => {
     // Prepare
     const { app, stack } = synthRegistrar();
-    const pinPrefix = 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:wa-registrar/dev/pin/*]';
+    const prefix = (name: string) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:wa-registrar/dev/${name}/*]`;
+    const [pins, tokens, backups] = [prefix('pin'), prefix('token'), prefix('backup')];
     // Act
     const acks = acknowledgements(app).filter((ack) => ack.id.startsWith('AwsSolutions-'));
-    // Assess: both dead-letter queues (SQS3), the PIN prefix on the worker (GetSecretValue), the scheduled redrive and
-    // the operators' write policy (ListSecretVersionIds), the PIN rotation function (its four rotation calls). Nothing for the webhook receiver's public Function URL:
-    // AwsSolutions has no rule on it (see 'the public Function URL' below), and its roles name their secrets exactly.
+    // Assess: both dead-letter queues (SQS3); the PIN prefix on the worker (GetSecretValue, CreateSecret), the scheduled
+    // redrive and the operators' write policy (ListSecretVersionIds), the PIN rotation function (its four rotation calls);
+    // the business-token prefix on the worker and the event resolver (GetSecretValue), the scheduled redrive
+    // (ListSecretVersionIds) and the operators' Graph policy (GetSecretValue); the backup prefix on the worker
+    // (GetSecretValue). One acknowledgement per holder and prefix. Nothing for the webhook receiver's public Function
+    // URL: AwsSolutions has no rule on it (see 'the public Function URL' below), and its roles name their secrets exactly.
     expect(acks.map(({ path, id }) => ({ path, id }))).toEqual(
       expect.arrayContaining([
         { path: stack.jobs.deadLetterQueue.node.path, id: 'AwsSolutions-SQS3' },
         { path: stack.events.deadLetterQueue.node.path, id: 'AwsSolutions-SQS3' },
-        { path: stack.worker.role.node.path, id: pinPrefix },
-        { path: stack.redrive!.fn.role.node.path, id: pinPrefix },
-        { path: stack.operators.write.node.path, id: pinPrefix },
-        { path: stack.pinRotation.fn.role.node.path, id: pinPrefix },
+        { path: stack.worker.role.node.path, id: pins },
+        { path: stack.redrive!.fn.role.node.path, id: pins },
+        { path: stack.operators.write.node.path, id: pins },
+        { path: stack.pinRotation.fn.role.node.path, id: pins },
+        { path: stack.worker.role.node.path, id: tokens },
+        { path: stack.resolver.role.node.path, id: tokens },
+        { path: stack.redrive!.fn.role.node.path, id: tokens },
+        { path: stack.operators.graph.node.path, id: tokens },
+        { path: stack.worker.role.node.path, id: backups },
       ]),
     );
-    expect(acks).toHaveLength(6);
+    expect(acks).toHaveLength(11);
     for (const ack of acks) expect(ack.reason.length).toBeGreaterThan(80);
+    // Each reason names every action its holder has on the prefix.
+    const reasonOf = (path: string, id: string) => acks.find((ack) => ack.path === path && ack.id === id)!.reason;
+    expect(reasonOf(stack.worker.role.node.path, pins)).toMatch(/secretsmanager:GetSecretValue, secretsmanager:CreateSecret\.$/);
+    expect(reasonOf(stack.operators.graph.node.path, tokens)).toMatch(/only for secretsmanager:GetSecretValue\.$/);
   });
 
   // Paired cases, cdk-nag style: the same stack with one thing done wrong must be caught.
@@ -91,12 +107,25 @@ describe('cdk-nag AwsSolutions', () => {
       /^AwsSolutions-IAM5\[Resource::\*\] .*\/PinRotation\/Rotate\/Role\/DefaultPolicy\/Resource$/,
     ],
     [
+      'a second wildcard on the operators\' Graph policy (its business-token acknowledgement covers only its own ARN)',
+      (stack) => stack.operators.graph.addStatements(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] })),
+      /^AwsSolutions-IAM5\[Resource::\*\] .*\/Operators\/Graph\/Resource$/,
+    ],
+    [
+      'a grant on another prefix on the worker role (each prefix is acknowledged by its own ARN)',
+      (stack) =>
+        stack.worker.role.addToPrincipalPolicy(
+          new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: 'wa-registrar/dev/other/*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }),
+        ),
+      /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:wa-registrar\/dev\/other\/\*\] .*\/Worker\/Role\/DefaultPolicy\/Resource$/,
+    ],
+    [
       'a wildcard on the webhook receiver role',
       (stack) => stack.webhooks.fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ['*'] })),
       /^AwsSolutions-IAM5\[Resource::\*\] .*\/Webhooks\/Receiver\/Role\/DefaultPolicy\/Resource$/,
     ],
     [
-      'a wildcard on the event resolver role',
+      'a second wildcard on the event resolver role (its business-token acknowledgement covers only its own ARN)',
       (stack) => stack.resolver.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['sqs:SendMessage'], resources: ['*'] })),
       /^AwsSolutions-IAM5\[Resource::\*\] .*\/EventResolver\/Role\/DefaultPolicy\/Resource$/,
     ],

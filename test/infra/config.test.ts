@@ -35,6 +35,10 @@ describe('CDK context', () => {
     ['pinSecretPrefix', ''],
     ['pinSecretPrefix', 'pins/?'],
     ['pinSecretPrefix', 'wa-registrar/prod/pin'],
+    ['tokenSecretPrefix', 'wa-registrar/prod/token'],
+    ['tokenSecretPrefix', 'tok*/'],
+    ['backupSecretPrefix', 'b/'],
+    ['backupSecretPrefix', ''],
     ['alarmEmail', 'not-an-address'],
     ['maxConcurrency', '1'],
     ['maxConcurrency', '1001'],
@@ -64,18 +68,24 @@ describe('CDK context', () => {
       expect(dev).toMatchObject({
         tokenSecretName: 'wa-registrar/dev/graph-token',
         pinSecretPrefix: 'wa-registrar/dev/pin/',
+        tokenSecretPrefix: 'wa-registrar/dev/token/',
+        backupSecretPrefix: 'wa-registrar/dev/backup/',
         appSecretName: 'wa-registrar/dev/meta-app-secret',
         verifyTokenSecretName: 'wa-registrar/dev/webhook-verify-token',
       });
       expect(prod).toMatchObject({
         tokenSecretName: 'wa-registrar/prod/graph-token',
         pinSecretPrefix: 'wa-registrar/prod/pin/',
+        tokenSecretPrefix: 'wa-registrar/prod/token/',
+        backupSecretPrefix: 'wa-registrar/prod/backup/',
         appSecretName: 'wa-registrar/prod/meta-app-secret',
         verifyTokenSecretName: 'wa-registrar/prod/webhook-verify-token',
       });
-      // Neither stage's PIN grant covers the other's secrets.
-      expect(prod!.tokenSecretName.startsWith(dev!.pinSecretPrefix)).toBe(false);
-      expect(prod!.pinSecretPrefix.startsWith(dev!.pinSecretPrefix)).toBe(false);
+      // No stage's prefix grant covers the other's secrets.
+      for (const key of ['pinSecretPrefix', 'tokenSecretPrefix', 'backupSecretPrefix'] as const) {
+        expect(prod!.tokenSecretName.startsWith(dev![key])).toBe(false);
+        for (const other of ['pinSecretPrefix', 'tokenSecretPrefix', 'backupSecretPrefix'] as const) expect(prod![other].startsWith(dev![key])).toBe(false);
+      }
     });
 
     it('fills {stage} into names given with -c too', () => {
@@ -84,12 +94,16 @@ describe('CDK context', () => {
           stage: 'eu',
           tokenSecretName: 'acme/{stage}/wa-token',
           pinSecretPrefix: 'acme/{stage}/wa-pins/',
+          tokenSecretPrefix: 'acme/{stage}/wa-business-tokens/',
+          backupSecretPrefix: 'acme/{stage}/wa-backups/',
           appSecretName: 'acme/{stage}/meta-app',
           verifyTokenSecretName: 'acme/{stage}/meta-verify',
         }),
       ).toMatchObject({
         tokenSecretName: 'acme/eu/wa-token',
         pinSecretPrefix: 'acme/eu/wa-pins/',
+        tokenSecretPrefix: 'acme/eu/wa-business-tokens/',
+        backupSecretPrefix: 'acme/eu/wa-backups/',
         appSecretName: 'acme/eu/meta-app',
         verifyTokenSecretName: 'acme/eu/meta-verify',
       });
@@ -140,6 +154,58 @@ describe('CDK context', () => {
       // Assess
       expect(inside).toThrow(/tokenSecretName must not start with pinSecretPrefix/);
       expect(beside.tokenSecretName).toBe('wa/prod/token');
+    });
+  });
+
+  // Paired: the business-token and backup prefixes are granted like the PIN prefix (`<prefix>*`), so they follow its
+  // rules, and no name or prefix may sit under another prefix (that grant would cover it) or start with a secret name.
+  describe.each(['tokenSecretPrefix', 'backupSecretPrefix'] as const)('the %s', (key) => {
+    it.each([
+      ['/', /must be at least 5 characters|must not start with "\/"/],
+      ['pin/', /must be at least 5 characters/],
+      ['*', /must be a Secrets Manager name prefix/],
+      ['wa-registrar/prod/x', /must end in "\/"/],
+      ['wa-registrar//x/', /must not start with "\/" or contain "\/\/"/],
+    ])('refuses %j', (prefix, expected) => {
+      // Act
+      const act = () => configFrom({ [key]: prefix });
+      // Assess
+      expect(act).toThrow(ContextError);
+      expect(act).toThrow(new RegExp(`${key} (${expected.source})`));
+    });
+
+    it.each(['x/tok/', 'acme.whatsapp/tenant@eu/'])('accepts %j', (prefix) => {
+      expect(configFrom({ [key]: prefix })[key]).toBe(prefix);
+    });
+  });
+
+  describe('prefixes and names keep apart', () => {
+    it.each([
+      // A prefix under another: that grant would cover its secrets (a PIN role reading business tokens).
+      [{ tokenSecretPrefix: 'wa-registrar/{stage}/pin/tokens/' }, /tokenSecretPrefix must not start with pinSecretPrefix \("wa-registrar\/dev\/pin\/"\): the PIN grant would cover its secrets/],
+      [{ pinSecretPrefix: 'wa-registrar/{stage}/backup/pin/' }, /pinSecretPrefix must not start with backupSecretPrefix .*: the backup grant would cover its secrets/],
+      [{ backupSecretPrefix: 'wa-registrar/{stage}/token/b/' }, /backupSecretPrefix must not start with tokenSecretPrefix .*: the business-token grant would cover its secrets/],
+      [{ tokenSecretPrefix: 'wa-registrar/{stage}/', backupSecretPrefix: 'wa-registrar/{stage}/b/' }, /pinSecretPrefix must not start with tokenSecretPrefix.*backupSecretPrefix must not start with tokenSecretPrefix/],
+      [{ backupSecretPrefix: 'wa-registrar/{stage}/pin/' }, /backupSecretPrefix must differ from pinSecretPrefix \(both are "wa-registrar\/dev\/pin\/"\)/],
+      // A secret name under a prefix: that grant would cover it.
+      [{ tokenSecretName: 'wa-registrar/{stage}/token/default' }, /tokenSecretName must not start with tokenSecretPrefix .*: the business-token grant would cover it/],
+      [{ appSecretName: 'wa-registrar/{stage}/backup/app' }, /appSecretName must not start with backupSecretPrefix .*: the backup grant would cover it/],
+      // A prefix that starts with a secret name: a folder of its own.
+      [{ tokenSecretPrefix: 'wa-registrar/{stage}/graph-token/' }, /tokenSecretPrefix must not start with tokenSecretName \("wa-registrar\/dev\/graph-token"\)/],
+      [{ backupSecretPrefix: 'wa-registrar/{stage}/meta-app-secret-backups/' }, /backupSecretPrefix must not start with appSecretName/],
+    ])('refuses %j', (context, expected) => {
+      // Act
+      const act = () => configFrom({ ...cdkJson.context, ...context });
+      // Assess
+      expect(act).toThrow(ContextError);
+      expect(act).toThrow(expected);
+    });
+
+    it('accepts prefixes side by side, even sharing a beginning that is not a whole prefix', () => {
+      // Act
+      const config = configFrom({ ...cdkJson.context, pinSecretPrefix: 'wa/prod/pin/', tokenSecretPrefix: 'wa/prod/pin-tokens/', backupSecretPrefix: 'wa/prod/backup/', tokenSecretName: 'wa/prod/token' });
+      // Assess
+      expect(config).toMatchObject({ pinSecretPrefix: 'wa/prod/pin/', tokenSecretPrefix: 'wa/prod/pin-tokens/', backupSecretPrefix: 'wa/prod/backup/' });
     });
   });
 

@@ -102,13 +102,18 @@ describe('IAM walker', () => {
   });
 
   describe('only the functions that use a secret can read its value', () => {
-    it('allows secretsmanager:GetSecretValue (or a wildcard covering it) to the worker, the webhook receiver, the event resolver and the PIN rotation alone', () => {
+    it('allows secretsmanager:GetSecretValue (or a wildcard covering it) to the worker, the webhook receiver, the event resolver, the PIN rotation and the operators\' Graph policy alone', () => {
       // Act
       const readers = new Set(statementsAllowing(deployed, 'secretsmanager:GetSecretValue').map((s) => s.logicalId));
-      // Assess: not the operator policies, not the scheduled redrive, not the deadline watch, not the producers. Which
-      // secrets each may read is in 'grants exactly what each role needs'.
+      // Assess: the functions that use a secret, and the operators' Graph policy, because `verify` and `explain`'s live
+      // read call Graph themselves with the token (attached only to the people who verify numbers). Not the operators'
+      // read or write policy, not the scheduled redrive, not the deadline watch, not the producers. Which secrets each
+      // may read is in 'grants exactly what each role needs'.
       expect([...readers].sort()).toEqual(
-        [stack.worker, stack.webhooks.fn, stack.resolver, stack.pinRotation.fn].map((fn) => logicalIdOf(fn.role.node.findChild('DefaultPolicy'))).sort(),
+        [
+          ...[stack.worker, stack.webhooks.fn, stack.resolver, stack.pinRotation.fn].map((fn) => logicalIdOf(fn.role.node.findChild('DefaultPolicy'))),
+          logicalIdOf(stack.operators.graph),
+        ].sort(),
       );
     });
 
@@ -159,8 +164,14 @@ describe('IAM walker', () => {
           // SendMessage (carrying a waiting job). No GetQueueUrl: nothing calls it.
           ...['ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes', 'ReceiveMessage', 'SendMessage'].map((a) => `sqs:${a} ${jobs}`),
           `sqs:SendMessage ${dlq}`,
+          // The app's token, a business's own token (Solution Partners), the number's PIN and its On-Premises backup
+          // (migrations): read only. CreateSecret on the PIN prefix alone (pinPolicy provision-if-missing; it fails on a
+          // secret that exists, and there is no PutSecretValue, so no PIN is ever overwritten).
           `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/graph-token-??????`,
+          `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/token/*`,
           `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/pin/*`,
+          `secretsmanager:CreateSecret ${secret}wa-registrar/dev/pin/*`,
+          `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/backup/*`,
         ].sort(),
       );
     });
@@ -180,6 +191,8 @@ describe('IAM walker', () => {
           `dynamodb:BatchGetItem ${table}`,
           `dynamodb:GetItem ${table}`,
           `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/graph-token-??????`,
+          // A business's own token: its token_rejected hold lifts with a new version of that secret.
+          `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/token/*`,
           `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/pin/*`,
         ].sort(),
       );
@@ -225,6 +238,21 @@ describe('IAM walker', () => {
       );
     });
 
+    it('operators, Graph: the token\'s value for verify and explain\'s live read (the app\'s and businesses\' own); nothing else', () => {
+      // Prepare
+      const secret = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:';
+      // Act
+      const grants = grantsOf(stack.operators.graph);
+      // Assess: GetSecretValue on the token secret and the business-token prefix only. Never a PIN, a backup or a
+      // webhook secret; no write, no queue, no table (the read and write policies carry those).
+      expect(grants).toEqual(
+        [
+          `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/graph-token-??????`,
+          `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/token/*`,
+        ].sort(),
+      );
+    });
+
     it('webhook receiver: its two secrets by name, the change log\'s claim calls, and PutEvents on the bus; nothing else', () => {
       // Prepare
       const changes = arnOf(stack.webhooks.changes.table.tableArn);
@@ -243,7 +271,7 @@ describe('IAM walker', () => {
       );
     });
 
-    it('event resolver: what its ledger calls use, the buffer\'s poller, send-only on the job queue and the events DLQ, and the token; nothing else', () => {
+    it('event resolver: what its ledger calls use, the buffer\'s poller, send-only on the job queue and the events DLQ, and the tokens; nothing else', () => {
       // Prepare
       const table = arnOf(stack.ledger.table.tableArn);
       const buffer = arnOf(stack.events.bufferQueue.queueArn);
@@ -251,7 +279,8 @@ describe('IAM walker', () => {
       // Act
       const grants = grantsOf(stack.resolver.role.node.findChild('DefaultPolicy'));
       // Assess: number() = BatchGetItem, business() = GetItem, commit() of Put items and recordEvent() = PutItem. No
-      // Query, DeleteItem or ConditionCheckItem: the resolver never calls them. Never a PIN: only the token's name.
+      // Query, DeleteItem or ConditionCheckItem: the resolver never calls them. Never a PIN or a backup: the token's
+      // name, and the business-token prefix (a business's numbers are listed with its own token when it has one).
       expect(grants).toEqual(
         [
           ...['BatchGetItem', 'GetItem', 'PutItem'].map((a) => `dynamodb:${a} ${table}`),
@@ -259,6 +288,7 @@ describe('IAM walker', () => {
           `sqs:SendMessage ${arnOf(stack.jobs.queue.queueArn)}`,
           `sqs:SendMessage ${arnOf(stack.events.deadLetterQueue.queueArn)}`,
           `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/graph-token-??????`,
+          `secretsmanager:GetSecretValue ${secret}wa-registrar/dev/token/*`,
         ].sort(),
       );
     });

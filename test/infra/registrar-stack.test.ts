@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { alarmSlugs, OLDEST_DEAD_LETTER_ALARM_SECONDS, OLDEST_JOB_ALARM_SECONDS } from '../../infra/alarm-runbook.ts';
 import { DEAD_LETTER_QUEUE, JOB_QUEUE, WORKER_MAX_DELIVERIES } from '../../infra/definitions.ts';
+import { loadConfig } from '../../shared/config.ts';
 import { METRICS, PERSON_CATEGORIES } from '../../shared/metrics.ts';
 import { STACK_OUTPUT_KEYS } from '../../shared/stack-outputs.ts';
 import type { RegistrarStack } from '../../infra/stacks/registrar-stack.ts';
@@ -147,7 +148,9 @@ describe('worker function', () => {
           JOB_QUEUE_URL: ref(stack.jobs.queue.queueUrl),
           DEAD_LETTER_QUEUE_URL: ref(stack.jobs.deadLetterQueue.queueUrl),
           TOKEN_SECRET_ID: 'wa-registrar/dev/graph-token',
+          TOKEN_SECRET_PREFIX: 'wa-registrar/dev/token/',
           PIN_SECRET_PREFIX: 'wa-registrar/dev/pin/',
+          BACKUP_SECRET_PREFIX: 'wa-registrar/dev/backup/',
           ATTEMPT_LIMIT: '10',
           ATTEMPT_WINDOW_HOURS: '72',
           ATTEMPT_BUDGET_SHARED: 'true',
@@ -159,6 +162,22 @@ describe('worker function', () => {
         },
       },
     });
+  });
+
+  it('sets variables the worker config accepts, cross-checks included (no secret prefix starts with another)', () => {
+    // Prepare
+    const variables = template.toJSON().Resources[logicalId(ref(stack.worker.function.functionArn))].Properties.Environment.Variables as Record<string, unknown>;
+    // Act: references as Lambda would see them (a queue's URL, a table's name)
+    const config = loadConfig(
+      Object.fromEntries(
+        Object.entries(variables).map(([name, value]) => [
+          name,
+          typeof value === 'string' ? value : name.endsWith('_URL') ? `https://sqs.eu-west-1.amazonaws.com/123456789012/${flatten(value).replace(/\W/g, '')}` : flatten(value),
+        ]),
+      ),
+    );
+    // Assess
+    expect(config).toMatchObject({ TOKEN_SECRET_PREFIX: 'wa-registrar/dev/token/', PIN_SECRET_PREFIX: 'wa-registrar/dev/pin/', BACKUP_SECRET_PREFIX: 'wa-registrar/dev/backup/' });
   });
 
   it('tells the worker its own timeout and the job queue\'s maxReceiveCount, as deployed (the config cross-checks them)', () => {
@@ -233,6 +252,7 @@ describe('scheduled redrive', () => {
           DEAD_LETTER_QUEUE_URL: ref(stack.jobs.deadLetterQueue.queueUrl),
           LEDGER_TABLE_NAME: ref(stack.ledger.table.tableName),
           TOKEN_SECRET_ID: 'wa-registrar/dev/graph-token',
+          TOKEN_SECRET_PREFIX: 'wa-registrar/dev/token/',
           PIN_SECRET_PREFIX: 'wa-registrar/dev/pin/',
         }),
       },
@@ -488,6 +508,7 @@ describe('secrets and outputs', () => {
     [STACK_OUTPUT_KEYS.producerPolicyArn, () => ref(stack.jobs.producerPolicy.managedPolicyArn)],
     [STACK_OUTPUT_KEYS.operatorReadPolicyArn, () => ref(stack.operators.read.managedPolicyArn)],
     [STACK_OUTPUT_KEYS.operatorWritePolicyArn, () => ref(stack.operators.write.managedPolicyArn)],
+    [STACK_OUTPUT_KEYS.operatorGraphPolicyArn, () => ref(stack.operators.graph.managedPolicyArn)],
     [STACK_OUTPUT_KEYS.alarmTopicArn, () => ref(stack.alarmTopic.topic.topicArn)],
     [STACK_OUTPUT_KEYS.region, () => ({ Ref: 'AWS::Region' })],
     [STACK_OUTPUT_KEYS.webhookUrl, () => ref(stack.webhooks.url.url)],
@@ -513,6 +534,7 @@ describe('secrets and outputs', () => {
         'JobQueueArn',
         'JobQueueUrl',
         'LedgerTableName',
+        'OperatorGraphPolicyArn',
         'OperatorReadPolicyArn',
         'OperatorWritePolicyArn',
         'PinRotationDays',

@@ -250,8 +250,12 @@ describe('event resolver', () => {
       JOB_QUEUE_URL: ref(stack.jobs.queue.queueUrl),
       EVENTS_DEAD_LETTER_QUEUE_URL: ref(stack.events.deadLetterQueue.queueUrl),
       TOKEN_SECRET_ID: 'wa-registrar/dev/graph-token',
+      TOKEN_SECRET_PREFIX: 'wa-registrar/dev/token/',
     });
+    expect(config.TOKEN_SECRET_PREFIX).toBe('wa-registrar/dev/token/');
+    // Never a PIN or a backup: the resolver only lists numbers, with the app's token or the business's own.
     expect(variables.PIN_SECRET_PREFIX).toBeUndefined();
+    expect(variables.BACKUP_SECRET_PREFIX).toBeUndefined();
     expect(config.GRAPH_TIMEOUT_MS * 10).toBeLessThan(RESOLVER_TIMEOUT_SECONDS * 1000);
   });
 });

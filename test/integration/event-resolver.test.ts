@@ -224,9 +224,11 @@ describe('event resolver (moto + simulator)', () => {
     expect(await holds()).toEqual([expect.objectContaining({ since: T0 + 30_000, detail: 'DISABLED_UPDATE (DISABLE)' }), expect.objectContaining({ since: T0 + 30_000 })]);
     expect(await h.ledger.business(WABA)).toMatchObject({ account: { state: 'restricted', at: T0 + 30_000 } });
     expect(h.simulator.listCalls(WABA)).toHaveLength(1);
+    // Every update reached the number's timeline, the older lift too (it changed nothing).
     expect((await h.ledger.events(TARGET)).map((event) => event.summary)).toEqual([
       'account ACCOUNT_RESTRICTION',
       'account ACCOUNT_RESTRICTION',
+      'account DISABLED_UPDATE (REINSTATE)',
       'account DISABLED_UPDATE (DISABLE)',
     ]);
   });

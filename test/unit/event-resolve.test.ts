@@ -102,6 +102,8 @@ describe('planPinEvent: which hold stands', () => {
     const before = number(current ? { hold: current } : {});
     const plan = planPinEvent(before, 'PinChanged', pinEvent(), now);
     if (replaced) expect(plan.number.hold).toEqual({ cause: 'pin_changed', since: T0, detail: 'PIN_CHANGED (requester 123456789)' });
+    // A PIN refusal or lockout that stands learns of the change: no PIN version stored before it may lift it.
+    else if (current?.cause === 'pin_rejected' || current?.cause === 'pin_locked') expect(plan.number.hold).toEqual({ ...current, changedAt: T0 });
     else expect(plan.number).toBe(before);
     expect(plan.job).toBeUndefined();
     expect(plan.event).toMatchObject({ at: T0, detailType: 'PinChanged' });

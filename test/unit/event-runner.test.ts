@@ -218,7 +218,9 @@ describe('runEvent: PIN and account events', () => {
 
     await w.run('AccountUpdated', accountUpdated({ occurredAt: iso(T0 + 30_000), event: 'DISABLED_UPDATE', banState: 'DISABLE', restrictions: undefined }));
     const older = await w.run('AccountUpdated', accountUpdated({ occurredAt: iso(T0 + 20_000), event: 'DISABLED_UPDATE', banState: 'REINSTATE', restrictions: undefined }));
-    expect(older).toMatchObject({ status: 'recorded', phoneNumberIds: [] });
+    // The older lift changes nothing; the business's current state (restricted) is applied again, which is already so.
+    expect(older).toMatchObject({ status: 'recorded', phoneNumberIds: [TARGET, DECOY] });
+    expect(older.detail).toMatch(/older than the account state recorded: the account is restricted/);
     for (const id of [TARGET, DECOY]) expect((await w.ledger.number(id)).accountHold).toMatchObject({ since: T0 + 30_000, detail: 'DISABLED_UPDATE (DISABLE)' });
     expect(await w.ledger.business(WABA)).toMatchObject({ account: { state: 'restricted', at: T0 + 30_000, event: 'DISABLED_UPDATE' } });
     expect(w.graph.lists).toHaveLength(1);

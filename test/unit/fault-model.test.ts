@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { NumberSetup, Program, Setup, Step } from '../support/model/program.ts';
+import type { MetaFact, NumberSetup, Program, Setup, Step } from '../support/model/program.ts';
 import { checkModel, runProgram } from '../support/model/property.ts';
 import { formatFailure } from '../support/model/report.ts';
 
 /**
  * Model-based fault suite: random programs of jobs, Graph answers, number conditions, infrastructure faults,
- * crashes, operator actions and clock jumps, run against the real worker (in-memory ledger, model secret store,
- * model FIFO queue, the Graph simulator over HTTP). Invariants are checked after every step; see
- * test/support/model/invariants.ts. Longer programs: `npm run chaos -- --runs N --seed S`.
+ * crashes, operator actions, clock jumps and Meta's webhooks (name decisions, PIN changes, account updates; duplicated,
+ * late, reordered, badly signed), run against the real worker, webhook receiver and event resolver (in-memory ledger
+ * and change log, model secret store, model FIFO queue, the Graph simulator over HTTP). Invariants are checked after
+ * every step; see test/support/model/invariants.ts. Longer programs: `npm run chaos -- --runs N --seed S`.
  */
 
 const MINUTE = 60_000;
@@ -29,8 +30,10 @@ describe('worker under random fault programs', () => {
 });
 
 const number = (overrides: Partial<NumberSetup> = {}): NumberSetup => ({ registered: false, verification: 'VERIFIED', storedPin: 'correct', pinEnabled: true, ...overrides });
-const setup = (numbers: NumberSetup[], overrides: Partial<Setup> = {}): Setup => ({ numbers, batchSize: 10, concurrency: 1, tokenStored: true, ...overrides });
+const setup = (numbers: NumberSetup[], overrides: Partial<Setup> = {}): Setup => ({ numbers, businesses: 1, batchSize: 10, concurrency: 1, tokenStored: true, ...overrides });
 const register = (n: number, key: number, runAfter = true): Step => ({ kind: 'enqueue', n, action: 'register', reason: 'account_creation', key, runAfter });
+/** Meta decides or sees `fact` now; its webhook arrives once and the resolver runs, unless `overrides` say otherwise. */
+const meta = (fact: MetaFact, overrides: Partial<Extract<Step, { kind: 'meta' }>> = {}): Step => ({ kind: 'meta', fact, ageMinutes: 0, copies: 1, publishFails: false, resolve: 'now', ...overrides });
 
 /** Runs a hand-written program; fails with the readable report when an invariant breaks. */
 async function expectInvariants(program: Program) {
@@ -143,5 +146,164 @@ describe('regression programs', () => {
 
     // Assess
     expect(requests(result, '101')).toHaveLength(1);
+  });
+});
+
+describe('webhook programs', () => {
+  it('a PIN changed in WhatsApp Manager: register jobs send nothing until the new PIN is stored, then one register with it', async () => {
+    // Prepare
+    const program: Program = {
+      setup: setup([number()]),
+      steps: [
+        meta({ kind: 'security', n: 0, event: 'PIN_CHANGED' }, { copies: 2, resolve: 'twice' }),
+        register(0, 1),
+        { kind: 'clock', ms: MINUTE },
+        { kind: 'store_pin', n: 0, value: 'correct' },
+        { kind: 'redrive', pick: 0, force: false },
+      ],
+    };
+
+    // Act
+    const result = await expectInvariants(program);
+
+    // Assess
+    expect(requests(result, '101').map((call) => call.answeredWith)).toEqual(['registered']);
+    expect(result.world.records.deadLetters.map((letter) => letter.envelope.category)).toEqual(['pin_changed']);
+  });
+
+  it('a restricted business: no job of its numbers sends anything, an older lift changes nothing, a newer lift releases them', async () => {
+    // Prepare: both numbers in one business; a lift from before the restriction arrives late
+    const program: Program = {
+      setup: setup([number(), number({ registered: true })]),
+      steps: [
+        meta({ kind: 'account', b: 0, update: 'restrict' }, { olderBy: 30 }),
+        register(0, 1),
+        { kind: 'enqueue', n: 1, action: 'deregister', reason: 'manual', key: 2, runAfter: true },
+        { kind: 'clock', ms: HOUR },
+        meta({ kind: 'account', b: 0, update: 'lift' }),
+        register(0, 3),
+      ],
+    };
+
+    // Act
+    const result = await expectInvariants(program);
+
+    // Assess
+    expect(result.world.records.deadLetters.map((letter) => [letter.envelope.jobKey, letter.envelope.category])).toEqual([
+      ['job-1', 'account_restricted'],
+      ['job-2', 'account_restricted'],
+    ]);
+    expect(requests(result, '101').map((call) => call.answeredWith)).toEqual(['registered']);
+    expect(requests(result, '102')).toEqual([]);
+  });
+
+  it('one approval delivered three times and resolved twice, and an older one arriving late: one job, one re-register', async () => {
+    // Prepare
+    const program: Program = {
+      setup: setup([number({ registered: true })]),
+      steps: [meta({ kind: 'name', n: 0, decision: 'APPROVED' }, { copies: 3, olderBy: 90, resolve: 'twice' }), { kind: 'resend', pick: 0 }],
+    };
+
+    // Act
+    const result = await expectInvariants(program);
+
+    // Assess
+    const jobs = new Set(result.world.records.resolved.flatMap((resolved) => resolved.jobs.map((job) => job.idempotencyKey)));
+    expect(jobs.size).toBe(1);
+    expect(requests(result, '101').map((call) => call.answeredWith)).toEqual(['registered']);
+  });
+
+  it('webhooks with a bad signature are refused (401) and change nothing', async () => {
+    // Prepare: the approval itself never arrives signed
+    const signatures = ['wrong_secret', 'malformed', 'missing', 'tampered'] as const;
+    const program: Program = {
+      setup: setup([number({ registered: true })]),
+      steps: [
+        meta({ kind: 'name', n: 0, decision: 'REJECTED' }, { copies: 0 }),
+        ...signatures.map((signature): Step => ({ kind: 'webhook', picks: [0], copies: 1, signature, resolve: true })),
+      ],
+    };
+
+    // Act
+    const result = await expectInvariants(program);
+
+    // Assess
+    expect(result.world.records.posts.map((post) => post.status)).toEqual([401, 401, 401, 401]);
+    expect(result.world.records.published).toEqual([]);
+    expect(requests(result, '101')).toEqual([]);
+  });
+});
+
+/**
+ * Counterexamples the suite found in production code (issue 10), kept as programs after the fixes: each broke the
+ * invariant it names, and must not again.
+ */
+describe('counterexamples found by the suite, fixed', () => {
+  const holds = async (program: Program, invariant: string) => {
+    const result = await runProgram(program, { maxHangs: 2 });
+    expect(result.violations.join('\n')).not.toContain(invariant);
+  };
+
+  it('a PIN refusal standing over a PIN change is not lifted by a PIN version stored before the change (no second 133005)', async () => {
+    // The worker caches version 1; the operator stores version 2 (same value); the PIN is changed at Meta; a register
+    // with cached version 1 gets 133005 before the PIN_CHANGED is resolved; the refusal (newer) stands over the change,
+    // and version 2 (other than the refused one, but stored before the change) lifts it: 133005 again.
+    await holds(
+      {
+        setup: setup([number({ registered: true })]),
+        steps: [
+          register(0, 1),
+          { kind: 'clock', ms: MINUTE },
+          { kind: 'store_pin', n: 0, value: 'correct' },
+          { kind: 'clock', ms: MINUTE },
+          meta({ kind: 'security', n: 0, event: 'PIN_CHANGED' }, { resolve: 'later' }),
+          { kind: 'clock', ms: MINUTE },
+          { kind: 'enqueue', n: 0, action: 'register', reason: 'manual', key: 2, runAfter: true },
+          { kind: 'resolve_events', order: 'fifo', duplicate: false },
+          { kind: 'enqueue', n: 0, action: 'register', reason: 'manual', key: 3, runAfter: true },
+        ],
+      },
+      'invariant 9',
+    );
+  });
+
+  it('a redriven re-register of a connected number whose requests had no answer registers again (not "confirmed")', async () => {
+    // Three dropped registers end the approval's job (retries_exhausted); the redrive (generation 1) starts with empty
+    // progress, so `connectedBefore` is gone and the CONNECTED state read "confirms" the unknown register: completed,
+    // and the approved name was never registered.
+    await holds(
+      {
+        setup: setup([number({ registered: true })]),
+        steps: [
+          { kind: 'graph_faults', n: 0, faults: [{ type: 'drop' }], repeat: 3 },
+          meta({ kind: 'name', n: 0, decision: 'APPROVED' }),
+          { kind: 'clock', ms: MINUTE },
+          { kind: 'clock', ms: MINUTE },
+          { kind: 'redrive', pick: 0, force: false },
+        ],
+      },
+      'invariant 8',
+    );
+  });
+
+  it('an older restriction resolved while a newer one waits for its number list still holds the numbers', async () => {
+    // Both restrictions find no usable token for the number list (retry); the newer one has already written the
+    // business as restricted, so the older one, delivered again first, is "older than the state" and holds nothing.
+    await holds(
+      {
+        setup: setup([number()]),
+        steps: [
+          { kind: 'revoke_token' },
+          meta({ kind: 'account', b: 0, update: 'restrict' }),
+          { kind: 'clock', ms: MINUTE },
+          meta({ kind: 'account', b: 0, update: 'disable' }),
+          { kind: 'clock', ms: 29 * MINUTE },
+          { kind: 'store_token', valid: true },
+          { kind: 'resolve_events', order: 'fifo', duplicate: false },
+          register(0, 1),
+        ],
+      },
+      'invariant 10',
+    );
   });
 });

@@ -165,7 +165,10 @@ export function instrumentGraph<T extends object>(client: T, hooks: InstrumentHo
         };
         hooks.records.graph.push(event);
         try {
-          return (await Reflect.apply(value, object, args)) as unknown;
+          const result = (await Reflect.apply(value, object, args)) as { kind?: unknown; why?: unknown } | undefined;
+          // The client gave up before the answer came (a machine under load can make 100 ms pass): the worker never had it.
+          if ((result?.kind === 'no_answer' && result.why === 'timeout') || (result?.kind === 'unknown' && /timed out/.test(String(result.why)))) event.timedOut = true;
+          return result;
         } catch (error) {
           event.threw = (error as Error).name;
           throw error;

@@ -1,8 +1,14 @@
-import { jobId, type GraphEvent, type OperatorEvent } from './records.ts';
+import { jobId, type GraphEvent, type MetaChange, type OperatorEvent, type ResolvedEvent } from './records.ts';
+import { businessOf } from './program.ts';
 import { ledgerSaysEnded } from './worker-adapter.ts';
 import type { World } from './world.ts';
 
 const LIMIT = 10;
+/**
+ * An answer the worker never had: a crash took it away before any ledger write (`lost`), or its client had timed out.
+ * Invariants that say "the worker knew" leave these out, and only these.
+ */
+const unknownToWorker = (event: GraphEvent) => event.lost || event.timedOut === true;
 const BLOCK_MS = 72 * 3_600_000;
 /** Meta's 72-hour window plus the worker's 15-minute margin (WINDOW_MARGIN_MINUTES). */
 const WINDOW_MS = 72 * 3_600_000 + 15 * 60_000;
@@ -14,14 +20,24 @@ const REGISTER_IMPOSSIBLE = new Set(['rate_limited', 'missing_secret', 'needs_ve
 /** The invariants that must hold after every step. */
 export async function checkStep(world: World): Promise<string[]> {
   const ended = await endedJobs(world);
-  return [...world.records.runtimeViolations, ...attemptWindow(world), ...refusedSecrets(world), ...preFlight(world), ...jobEnds(world, ended)];
+  return [
+    ...world.records.runtimeViolations,
+    ...attemptWindow(world),
+    ...refusedSecrets(world),
+    ...preFlight(world),
+    ...jobEnds(world, ended),
+    ...webhookDeliveries(world),
+    ...approvals(world),
+    ...pinChanges(world),
+    ...accountRestrictions(world),
+  ];
 }
 
 /** After the drain: everything above, plus sagas and "every job ended", plus a last scan of the ledger. */
 export async function checkEnd(world: World): Promise<string[]> {
   await scanLedger(world);
   const ended = await endedJobs(world);
-  return [...(await checkStep(world)), ...sagas(world), ...everyJobEnded(world, ended)];
+  return [...(await checkStep(world)), ...sagas(world), ...everyJobEnded(world, ended), ...approvalsMet(world)];
 }
 
 /**
@@ -30,7 +46,7 @@ export async function checkEnd(world: World): Promise<string[]> {
  */
 function attemptWindow(world: World): string[] {
   const found: string[] = [];
-  const lost = new Set(world.records.graph.filter((event) => event.lost && event.simIndex !== undefined).map((event) => event.simIndex!));
+  const lost = new Set(world.records.graph.filter((event) => unknownToWorker(event) && event.simIndex !== undefined).map((event) => event.simIndex!));
   for (const id of world.numbers) {
     const calls = world.simulator.calls.filter((call) => call.phoneNumberId === id && (call.operation === 'register' || call.operation === 'deregister'));
     let start = 0;
@@ -58,8 +74,8 @@ function attemptWindow(world: World): string[] {
  * PIN; after 190/0 for a token (on a request or a state read), no register or deregister with that token. Only requests started after the worker had the refusal
  * count (concurrent requests of other groups were already on their way). Lifted by an operator: `hold clear` for the
  * number's PINs, `hold clear --token` for tokens, or storing that same value again (a new version) for that value.
- * A crash injected after the answer arrived and before any ledger write for the number may lose the answer: such
- * answers are excluded (`lost`), and only those.
+ * A crash injected after the answer arrived and before any ledger write for the number may lose the answer, and an
+ * answer that came after the client's timeout never reached the worker: such answers are excluded, and only those.
  */
 function refusedSecrets(world: World): string[] {
   type Point = { seq: number; start?: GraphEvent; end?: GraphEvent; operator?: OperatorEvent };
@@ -83,13 +99,14 @@ function refusedSecrets(world: World): string[] {
       const tokenRefusal = start.operation !== 'read_state' && start.tokenDigest ? tokens.get(start.tokenDigest) : undefined;
       if (tokenRefusal) found.push(`invariant 2 (refused token not sent again): ${start.phoneNumberId}: ${describe(start)} used ${label(start.tokenDigest)}, refused with ${tokenRefusal.answeredWith} (${tokenRefusal.phoneNumberId}, ${describe(tokenRefusal)})`);
     }
-    if (end && !end.lost) {
+    if (end && !unknownToWorker(end)) {
       if (end.operation === 'register' && end.pinDigest && PIN_REFUSAL.test(end.answeredWith ?? '')) {
         pins.set(end.phoneNumberId, (pins.get(end.phoneNumberId) ?? new Map()).set(end.pinDigest, end));
       }
       if (end.tokenDigest && TOKEN_REFUSAL.test(end.answeredWith ?? '')) tokens.set(end.tokenDigest, end);
     }
-    if (operator?.kind === 'hold_clear') pins.get(operator.phoneNumberId!)?.clear();
+    // `hold clear` removes the account hold first; only a clear of the number's own hold lifts a PIN refusal.
+    if (operator?.kind === 'hold_clear' && operator.cleared !== 'accountHold') pins.get(operator.phoneNumberId!)?.clear();
     if (operator?.kind === 'hold_clear_token') tokens.clear();
     if (operator?.kind === 'store_pin') pins.get(operator.phoneNumberId!)?.delete(operator.digest!);
     if (operator?.kind === 'store_token') tokens.delete(operator.digest!);
@@ -120,7 +137,7 @@ function preFlight(world: World): string[] {
         found.push(`invariant 3 (PIN lock): register of ${event.phoneNumberId} at ${world.time(now)} with ${world.catalog.label(event.pinDigest)} again while PIN checks are locked until ${world.time(pinLockedUntil)}`);
       }
       // The lock is found by its answer (a scripted fault may answer first); a crash may lose it, as in invariant 2.
-      if (!event.lost && /^error 13300[89]$/.test(event.answeredWith ?? '')) triedDuringLock.set(key, event.endSeq ?? event.startSeq);
+      if (!unknownToWorker(event) && /^error 13300[89]$/.test(event.answeredWith ?? '')) triedDuringLock.set(key, event.endSeq ?? event.startSeq);
     }
   }
   return found;
@@ -242,4 +259,192 @@ async function scanLedger(world: World): Promise<void> {
   }
   for (const job of world.records.enqueued.values()) await world.ledger.read(job.phoneNumberId, job.jobKey);
   await world.ledger.appGates();
+}
+
+// The events path (webhook receiver → bus → resolver → ledger and job queue).
+
+/** Resolver deliveries that took effect (applied, or recorded: the ledger saw the event), with the change they carried. */
+function processed(world: World): Array<{ change: MetaChange; resolved: ResolvedEvent }> {
+  const byId = new Map(world.records.changes.map((change) => [change.changeId, change]));
+  return world.records.resolved.flatMap((resolved) => {
+    const change = resolved.changeId === undefined ? undefined : byId.get(resolved.changeId);
+    return change && (resolved.status === 'applied' || resolved.status === 'recorded') ? [{ change, resolved }] : [];
+  });
+}
+
+/** Approval order: later event time first, then (same second) the higher change id, as the contract's tie rule says. */
+const newer = (a: MetaChange, b: MetaChange) => a.eventAt > b.eventAt || (a.eventAt === b.eventAt && a.changeId > b.changeId);
+const isApproval = (change: MetaChange) => change.field === 'phone_number_name_update' && change.decision === 'APPROVED';
+/** An answer that says a request took effect (for sure, or applied before a failed answer). */
+const TOOK_EFFECT = /^(registered|deregistered|applied \((registered|deregistered)\))/;
+const describeRequest = (world: World, event: GraphEvent) => `${event.operation} of ${event.phoneNumberId} at ${world.time(event.before.now)} by ${event.delivery?.jobKey ?? '?'} g${event.delivery?.generation ?? '?'}`;
+const requests = (world: World) => world.records.graph.filter((event) => event.simIndex !== undefined && event.operation !== 'read_state');
+
+/**
+ * 7. Webhooks. Why: anyone can POST to the receiver, and Meta delivers each change several times. A POST with a bad
+ * signature is answered 401 and changes nothing (no event, no change-log entry, no ledger write, no job); a valid POST
+ * answered 200 has each of its changes published now or before; and a change is published once, however often it comes.
+ */
+function webhookDeliveries(world: World): string[] {
+  const found: string[] = [];
+  for (const post of world.records.posts) {
+    const ids = post.changeIds.map((id) => id.slice(0, 8)).join(' ');
+    if (post.signature !== 'valid') {
+      if (post.status !== 401) found.push(`invariant 7 (bad signature refused): a POST of ${ids} signed "${post.signature}" was answered ${post.status}`);
+      if (post.before !== post.after) found.push(`invariant 7 (bad signature changes nothing): a POST of ${ids} signed "${post.signature}" changed the change log, the bus, the ledger or the job queue`);
+      continue;
+    }
+    if (post.status !== 200) continue;
+    for (const id of post.changeIds) {
+      if (!post.published.includes(id) && !post.duplicates.includes(id)) found.push(`invariant 7 (a delivered change is published): ${id.slice(0, 8)} was answered 200 but neither published nor a duplicate (ignored: ${post.ignored.join(', ') || 'none'})`);
+    }
+  }
+  // A change is published again only after an earlier delivery published it without setting its marker.
+  const published = new Map<string, number>();
+  const unmarked = new Map<string, number>();
+  for (const post of world.records.posts) {
+    for (const id of post.published) {
+      const times = (published.get(id) ?? 0) + 1;
+      published.set(id, times);
+      if (times > 1 + (unmarked.get(id) ?? 0)) found.push(`invariant 7 (published once): change ${id.slice(0, 8)} was published ${times} times`);
+    }
+    for (const id of post.unmarked) unmarked.set(id, (unmarked.get(id) ?? 0) + 1);
+  }
+  const known = new Set(world.records.changes.map((change) => change.changeId));
+  for (const event of world.records.published) {
+    if (!known.has(event.changeId)) found.push(`invariant 7 (only Meta's changes): change ${event.changeId.slice(0, 8)}, which Meta never made, was published`);
+  }
+  return found;
+}
+
+/**
+ * 8. Name approvals. Why: every re-register spends one of the 10 attempts, and one approval needs exactly one.
+ * (a) Only an APPROVED decision sends a job, a register with reason name_change for its number; every delivery of one
+ * approval sends the same job key; an approval older than one the resolver already applied for the number sends none.
+ * (b) No name_change register of a connected number once a register the worker knows took effect after the latest
+ * approval applied (the approval is met; answers lost in a crash or after a timeout are beyond what the worker can know).
+ */
+function approvals(world: World): string[] {
+  const found: string[] = [];
+  const done = processed(world);
+  const keys = new Map<string, Set<string>>();
+  for (const { change, resolved } of done) {
+    if (change.field !== 'phone_number_name_update') continue;
+    const label = `${change.decision} of ${change.phoneNumberId} (${change.changeId.slice(0, 8)}, ${world.time(change.eventAt)})`;
+    if (!isApproval(change) && resolved.jobs.length > 0) found.push(`invariant 8 (only approvals re-register): ${label} sent job ${resolved.jobs[0]!.idempotencyKey}`);
+    for (const job of resolved.jobs) {
+      if (job.action !== 'register' || job.reason !== 'name_change' || job.phoneNumberId !== change.phoneNumberId) {
+        found.push(`invariant 8 (one name_change register): ${label} sent ${job.action} ${job.phoneNumberId} reason ${job.reason ?? '-'}`);
+      }
+      keys.set(change.changeId, (keys.get(change.changeId) ?? new Set()).add(job.idempotencyKey));
+    }
+    const superseding = done.find(
+      (earlier) => earlier.resolved.seq < resolved.startSeq && isApproval(earlier.change) && earlier.change.phoneNumberId === change.phoneNumberId && newer(earlier.change, change),
+    );
+    if (isApproval(change) && superseding && resolved.jobs.length > 0) {
+      found.push(`invariant 8 (an older approval re-registers nothing): ${label} was resolved after the newer approval ${superseding.change.changeId.slice(0, 8)} (${world.time(superseding.change.eventAt)}) and still sent job ${resolved.jobs[0]!.idempotencyKey}`);
+    }
+  }
+  for (const [id, set] of keys) if (set.size > 1) found.push(`invariant 8 (one job key per approval): change ${id.slice(0, 8)} sent jobs ${[...set].join(', ')}`);
+
+  const all = requests(world);
+  for (const register of all) {
+    if (register.operation !== 'register' || register.before.registered !== true || !register.delivery) continue;
+    if ((JSON.parse(register.delivery.body) as { reason?: string }).reason !== 'name_change') continue;
+    const latest = done
+      .filter(({ change, resolved }) => resolved.seq < register.startSeq && isApproval(change) && change.phoneNumberId === register.phoneNumberId)
+      .map(({ change }) => change)
+      .reduce<MetaChange | undefined>((best, change) => (!best || newer(change, best) ? change : best), undefined);
+    if (!latest) continue;
+    const last = all.filter((event) => event.phoneNumberId === register.phoneNumberId && !unknownToWorker(event) && (event.endSeq ?? Infinity) < register.startSeq && TOOK_EFFECT.test(event.answeredWith ?? '')).at(-1);
+    if (last?.operation === 'register' && last.answeredWith === 'registered' && last.before.now >= latest.eventAt) {
+      found.push(`invariant 8 (no second re-register for one approval): ${describeRequest(world, register)}, although ${describeRequest(world, last)} took effect after the approval of ${world.time(latest.eventAt)} (${latest.changeId.slice(0, 8)})`);
+    }
+  }
+  return found;
+}
+
+/**
+ * 8 (at the end). Why: a name_change job that completes must have re-registered, or the name goes back to review. Each
+ * approval whose job completed has a register that took effect at or after the approval (by a job, or outside).
+ */
+function approvalsMet(world: World): string[] {
+  const found: string[] = [];
+  for (const { change, resolved } of processed(world)) {
+    if (!isApproval(change)) continue;
+    for (const job of resolved.jobs) {
+      const completed = world.records.outcomes.some(({ outcome }) => outcome.jobKey === job.idempotencyKey && outcome.status === 'completed');
+      if (!completed) continue;
+      // The simulator's own log: a request whose answer came too late to be matched to the worker's call took effect too.
+      const registered =
+        world.simulator.calls.some((call) => call.phoneNumberId === change.phoneNumberId && call.operation === 'register' && call.at >= change.eventAt && /^(registered|applied \(registered\))/.test(call.answeredWith)) ||
+        world.records.external.some((external) => external.phoneNumberId === change.phoneNumberId && external.registered && external.at >= change.eventAt);
+      if (!registered) found.push(`invariant 8 (an approval is met): job ${job.idempotencyKey} completed, but no register of ${change.phoneNumberId} took effect after the approval of ${world.time(change.eventAt)}`);
+    }
+  }
+  return found;
+}
+
+/**
+ * 9. PIN changes. Why: a PIN changed in WhatsApp Manager makes every PIN stored before it a sure 133005. Once the
+ * resolver applied a PIN_CHANGED or PIN_RESET_REQUEST, no register of that number uses a PIN version stored before the
+ * change (and created at or before the event's time, so the ledger could tell), unless an operator cleared the
+ * number's hold since (`hold clear` is the operator's own decision).
+ */
+function pinChanges(world: World): string[] {
+  const found: string[] = [];
+  const events = processed(world).filter(({ change }) => change.field === 'security');
+  if (events.length === 0) return found;
+  const clears = world.records.operator.filter((operator) => operator.kind === 'hold_clear' && operator.cleared !== 'accountHold');
+  for (const register of requests(world)) {
+    if (register.operation !== 'register' || register.pinDigest === undefined) continue;
+    const id = register.phoneNumberId;
+    const pending = events.filter(
+      ({ change, resolved }) =>
+        change.phoneNumberId === id && resolved.seq < register.startSeq && !clears.some((clear) => clear.phoneNumberId === id && clear.seq > resolved.seq && clear.seq < register.startSeq),
+    );
+    if (pending.length === 0) continue;
+    const latest = pending.reduce((best, event) => (event.change.eventAt > best.change.eventAt ? event : best));
+    const versions = world.secrets.pinVersions(id).filter((version) => version.digest === register.pinDigest && version.seq < register.startSeq);
+    if (versions.length === 0) continue;
+    const newest = versions.reduce((best, version) => (version.createdAt > best.createdAt || (version.createdAt === best.createdAt && version.seq > best.seq) ? version : best));
+    const createdAt = newest.createdAt;
+    // Stored before the change happened (at the same instant: earlier in the program), and not after its event time.
+    const before = createdAt < latest.change.happenedAt || (createdAt === latest.change.happenedAt && newest.seq < latest.change.seq);
+    if (before && createdAt <= latest.change.eventAt) {
+      found.push(
+        `invariant 9 (no PIN older than a known PIN change): ${describeRequest(world, register)} sent ${world.catalog.label(register.pinDigest)} (stored ${world.time(createdAt)}), ` +
+          `after the resolver applied ${latest.change.security} of ${world.time(latest.change.eventAt)} (${latest.change.changeId.slice(0, 8)}); answered ${register.answeredWith ?? '?'}`,
+      );
+    }
+  }
+  return found;
+}
+
+/**
+ * 10. Account restrictions. Why: Meta restricted or removed the business; a request then is at best wasted. No register
+ * or deregister of a number while its business is restricted by the latest (by event time; a restriction wins a tie)
+ * account update the resolver applied, unless an operator cleared that number's account hold since.
+ */
+function accountRestrictions(world: World): string[] {
+  const found: string[] = [];
+  const events = processed(world).filter(({ change }) => change.field === 'account_update' && change.account !== 'informational');
+  if (events.length === 0) return found;
+  for (const request of requests(world)) {
+    const waba = businessOf(world.setup, world.numbers.indexOf(request.phoneNumberId));
+    const seen = events.filter(({ change, resolved }) => change.businessAccountId === waba && resolved.seq < request.startSeq);
+    if (seen.length === 0) continue;
+    const current = seen
+      .map(({ change }) => change)
+      .reduce((best, change) => (change.eventAt > best.eventAt || (change.eventAt === best.eventAt && change.account === 'restricts') ? change : best));
+    if (current.account !== 'restricts') continue;
+    const heldSince = Math.max(...seen.filter(({ change }) => change.account === 'restricts' && change.eventAt === current.eventAt).map(({ resolved }) => resolved.seq));
+    const cleared = world.records.operator.some(
+      (operator) => operator.kind === 'hold_clear' && operator.cleared === 'accountHold' && operator.phoneNumberId === request.phoneNumberId && operator.seq > heldSince && operator.seq < request.startSeq,
+    );
+    if (!cleared) {
+      found.push(`invariant 10 (nothing sent while the business is restricted): ${describeRequest(world, request)}, while ${waba} is restricted by ${String(current.value.event)} of ${world.time(current.eventAt)} (${current.changeId.slice(0, 8)}); answered ${request.answeredWith ?? '?'}`);
+    }
+  }
+  return found;
 }

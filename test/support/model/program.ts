@@ -15,11 +15,29 @@ export interface NumberSetup {
 
 export interface Setup {
   numbers: NumberSetup[];
+  /** WhatsApp Business Accounts in the simulator: number i belongs to business i % businesses. */
+  businesses: 1 | 2;
   /** Lambda's batch size and how many invocations run at once (different message groups). */
   batchSize: number;
   concurrency: 1 | 2;
   tokenStored: boolean;
 }
+
+/**
+ * Something Meta decides or sees, that its webhooks report as one change (with the model clock's time, in whole
+ * seconds, as `entry[].time`). `n` is a number index, `b` a business index (both taken modulo the count).
+ */
+export type MetaFact =
+  | { kind: 'name'; n: number; decision: 'APPROVED' | 'REJECTED' | 'DEFERRED' | 'PENDING' | 'UNHEARD_OF' }
+  /** PIN_CHANGED: someone changed the PIN in WhatsApp Manager (the simulator's PIN changes). PIN_RESET_REQUEST changes nothing yet. */
+  | { kind: 'security'; n: number; event: 'PIN_CHANGED' | 'PIN_RESET_REQUEST' }
+  | { kind: 'account'; b: number; update: AccountUpdate };
+
+/** account_update kinds: restrict, disable and delete restrict; lift and reinstate lift; the others only inform. */
+export type AccountUpdate = 'restrict' | 'lift' | 'disable' | 'reinstate' | 'delete' | 'schedule_disable' | 'violation';
+
+/** How a webhook POST is signed: validly, or in one of the ways the receiver must refuse (401, nothing changed). */
+export type Signature = 'valid' | 'wrong_secret' | 'malformed' | 'missing' | 'tampered';
 
 /** `n` is a number index, taken modulo the number count (so shrinking the setup keeps steps valid). */
 export type Step =
@@ -44,7 +62,21 @@ export type Step =
   | { kind: 'hold_clear_token' }
   /** The `nth` call of a port from now fails; or, with `afterAnswer` (a RegExp source), its first call after such a Graph answer. */
   | { kind: 'infra_fault'; port: 'ledger' | 'secrets' | 'deadLetters' | 'jobQueue'; nth: number; effect: 'error' | 'crash'; when: 'before' | 'after'; afterAnswer?: string }
-  | { kind: 'clock'; ms: number };
+  | { kind: 'clock'; ms: number }
+  /**
+   * Meta decided or saw something `ageMinutes` ago (its event time; the webhook is late, so a change can arrive after a
+   * newer one); its webhook arrives `copies` times now (0: later, by a `webhook` step; copies after
+   * the first are serialised with their keys in another order). `publishFails`: the first publish fails (500, Meta
+   * redelivers). `olderBy` (minutes): Meta also made an earlier change about the same number or business (another
+   * approval, another PIN event, the opposite account update) that much before this one, and its late webhook arrives
+   * right after this one's. `resolve`: the resolver then takes every waiting event (`twice`: the first of them is
+   * delivered twice, as a standard queue may), or not yet (`later`: they wait, to be reordered).
+   */
+  | { kind: 'meta'; fact: MetaFact; ageMinutes: number; olderBy?: number; copies: number; publishFails: boolean; resolve: 'now' | 'twice' | 'later' }
+  /** Meta (re)delivers earlier changes (`picks` index the changes so far, one body), `copies` times, signed as `signature`. */
+  | { kind: 'webhook'; picks: number[]; copies: number; signature: Signature; resolve: boolean }
+  /** The resolver's queue delivers what waits: in order or reversed, and with one event delivered twice (at least once). */
+  | { kind: 'resolve_events'; order: 'fifo' | 'reverse'; duplicate: boolean };
 
 export interface Program {
   setup: Setup;
@@ -53,6 +85,15 @@ export interface Program {
 
 /** The phone number ids of a setup's numbers: 101, 102, … */
 export const numberIds = (setup: Setup): string[] => setup.numbers.map((_, index) => `10${index + 1}`);
+
+/** The model's business accounts (WABA ids); the first is the one the throttle faults' usage header names. */
+export const BUSINESS_IDS = ['102290129340398', '102290129340399'] as const;
+
+/** The business account of a number index. */
+export const businessOf = (setup: Setup, index: number): string => BUSINESS_IDS[index % setup.businesses]!;
+
+/** A number's display number as Meta's webhooks write it (digits); the simulator lists it formatted. */
+export const displayDigitsOf = (index: number): string => `1555010010${index + 1}`;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -73,7 +114,7 @@ function graphErrorFault(code: number, regainMinutes = 20): SimulatedFault & { t
       ? {
           headers: {
             'X-Business-Use-Case-Usage': JSON.stringify({
-              '102290129340398': [{ type: 'whatsapp_business_management', call_count: 100, total_cputime: 4, total_time: 6, estimated_time_to_regain_access: regainMinutes }],
+              [BUSINESS_IDS[0]]: [{ type: 'whatsapp_business_management', call_count: 100, total_cputime: 4, total_time: 6, estimated_time_to_regain_access: regainMinutes }],
             }),
           },
         }
@@ -123,6 +164,53 @@ const enqueueArb = fc.record({
   return step.action === 'deregister' || region === undefined ? rest : { ...rest, region };
 });
 
+const metaFactArb: fc.Arbitrary<MetaFact> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('name' as const),
+      n,
+      decision: fc.oneof(
+        { weight: 4, arbitrary: fc.constant<'APPROVED'>('APPROVED') },
+        { weight: 1, arbitrary: fc.constantFrom<'REJECTED' | 'DEFERRED' | 'PENDING' | 'UNHEARD_OF'>('REJECTED', 'DEFERRED', 'PENDING', 'UNHEARD_OF') },
+      ),
+    }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('security' as const), n, event: fc.constantFrom<'PIN_CHANGED' | 'PIN_RESET_REQUEST'>('PIN_CHANGED', 'PIN_CHANGED', 'PIN_RESET_REQUEST') }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('account' as const),
+      b: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }),
+      update: fc.constantFrom<AccountUpdate>('restrict', 'restrict', 'restrict', 'lift', 'lift', 'lift', 'disable', 'reinstate', 'delete', 'schedule_disable', 'violation'),
+    }),
+  },
+);
+
+const metaArb = fc.record({
+  kind: fc.constant('meta' as const),
+  fact: metaFactArb,
+  ageMinutes: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(1, 10, 90, 26 * 60) }),
+  copies: fc.oneof({ weight: 4, arbitrary: fc.constant(1) }, { weight: 2, arbitrary: fc.integer({ min: 2, max: 3 }) }, { weight: 2, arbitrary: fc.constant(0) }),
+  olderBy: fc.option(fc.constantFrom(0, 1, 30, 25 * 60), { nil: undefined, freq: 2 }),
+  publishFails: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  resolve: fc.constantFrom<'now' | 'twice' | 'later'>('now', 'now', 'twice', 'later', 'later'),
+}).map((step): Step => {
+  const { olderBy, ...rest } = step;
+  return olderBy === undefined ? rest : { ...rest, olderBy };
+});
+
+const webhookArb = fc.record({
+  kind: fc.constant('webhook' as const),
+  picks: fc.array(fc.nat(7), { minLength: 1, maxLength: 2 }),
+  copies: fc.integer({ min: 1, max: 2 }),
+  signature: fc.oneof(
+    { weight: 3, arbitrary: fc.constant<Signature>('valid') },
+    { weight: 2, arbitrary: fc.constantFrom<Signature>('wrong_secret', 'malformed', 'missing', 'tampered') },
+  ),
+  resolve: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+});
+
 const clockArb = fc.oneof(
   fc.constantFrom(MINUTE, 5 * MINUTE, 16 * MINUTE, HOUR, 12 * HOUR, 25 * HOUR, 72 * HOUR, 72 * HOUR + 10 * MINUTE, 4 * DAY),
   fc.integer({ min: MINUTE, max: 7 * DAY }),
@@ -156,10 +244,14 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('clock' as const), ms: clockArb }) },
+  { weight: 10, arbitrary: metaArb },
+  { weight: 3, arbitrary: webhookArb },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('resolve_events' as const), order: fc.constantFrom<'fifo' | 'reverse'>('fifo', 'reverse'), duplicate: fc.boolean() }) },
 );
 
 const setupArb: fc.Arbitrary<Setup> = fc.record({
   numbers: fc.array(numberSetupArb, { minLength: 1, maxLength: 4 }),
+  businesses: fc.constantFrom<1 | 2>(1, 2),
   batchSize: fc.oneof(fc.constant(10), fc.integer({ min: 1, max: 10 })),
   concurrency: fc.constantFrom<1 | 2>(1, 2),
   tokenStored: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),

@@ -55,6 +55,11 @@ export interface GraphEvent {
   before: NumberConditions;
   /** A crash hit the delivery after this answer and before any ledger write for the number: the answer may be lost. */
   lost: boolean;
+  /**
+   * The worker's client timed out: whatever the simulator logged as its answer never reached the worker (on a loaded
+   * machine the model's 100 ms Graph timeout can pass before a prompt answer arrives).
+   */
+  timedOut?: boolean;
   /** The client threw instead of returning a result (its contract says it never does). */
   threw?: string;
   /** Calls count since the call started, to find its entry in `simulator.calls`. */
@@ -73,6 +78,77 @@ export interface OperatorEvent {
   kind: 'hold_clear' | 'hold_clear_token' | 'store_pin' | 'store_token';
   phoneNumberId?: string;
   digest?: string;
+  /** hold_clear: which of the number's holds the command removed (`wa-registrar hold clear` removes the account hold first). */
+  cleared?: 'hold' | 'accountHold';
+}
+
+/** What an account update means, by the model's own reading of Meta's documentation (not the resolver's table). */
+export type AccountEffect = 'restricts' | 'lifts' | 'informational';
+
+/** A change at Meta (the model's truth) and what its webhook says about it. */
+export interface MetaChange {
+  seq: number;
+  changeId: string;
+  field: 'phone_number_name_update' | 'security' | 'account_update';
+  businessAccountId: string;
+  /** `entry[].time` (unix seconds) and the same in ms: the event time the resolver sees. */
+  time: number;
+  eventAt: number;
+  /** When it happened on the model clock (the event time is this, cut to the second). */
+  happenedAt: number;
+  value: Record<string, unknown>;
+  /** Name decisions and security events: the number they concern. */
+  phoneNumberId?: string;
+  decision?: string;
+  security?: 'PIN_CHANGED' | 'PIN_RESET_REQUEST';
+  account?: AccountEffect;
+}
+
+/** One POST to the receiver. */
+export interface WebhookPost {
+  seq: number;
+  changeIds: string[];
+  signature: 'valid' | 'wrong_secret' | 'malformed' | 'missing' | 'tampered';
+  status: number;
+  /** The receiver's outcome, read loosely. */
+  published: string[];
+  duplicates: string[];
+  unmarked: string[];
+  failed: string[];
+  ignored: string[];
+  /** Refused requests: what the receiver's side effects looked like before and after (they must be equal). */
+  before?: string;
+  after?: string;
+}
+
+/** One event the receiver put on the (model) bus. */
+export interface PublishedEvent {
+  seq: number;
+  changeId: string;
+  detailType: string;
+}
+
+/** A job the resolver sent, as far as the invariants read it. */
+interface ResolverJob {
+  idempotencyKey: string;
+  action: string;
+  reason?: string;
+  phoneNumberId: string;
+}
+
+/** One delivery of an event to the resolver, and what it did. */
+export interface ResolvedEvent {
+  startSeq: number;
+  seq: number;
+  at: number;
+  messageId: string;
+  changeId?: string;
+  detailType?: string;
+  /** The resolver's outcome (undefined when it threw: the message comes back). */
+  status?: string;
+  phoneNumberIds: string[];
+  jobs: ResolverJob[];
+  detail?: string;
 }
 
 export interface DeadLetterRecord {
@@ -94,6 +170,13 @@ export class Records {
   readonly outcomes: OutcomeEvent[] = [];
   readonly operator: OperatorEvent[] = [];
   readonly deadLetters: DeadLetterRecord[] = [];
+  /** The events path: Meta's changes, the webhook POSTs, what was published and what the resolver did. */
+  readonly changes: MetaChange[] = [];
+  readonly posts: WebhookPost[] = [];
+  readonly published: PublishedEvent[] = [];
+  readonly resolved: ResolvedEvent[] = [];
+  /** Registrations and deregistrations someone made outside wa-registrar (the `external` step). */
+  readonly external: Array<{ seq: number; at: number; phoneNumberId: string; registered: boolean }> = [];
   /** Jobs put on the queue (by the program or a redrive): the first body sent under each identity. */
   readonly enqueued = new Map<string, { jobKey: string; generation: number; phoneNumberId: string; body: string }>();
   /** Readable timeline for the counterexample report. */

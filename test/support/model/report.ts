@@ -1,5 +1,5 @@
 import type { SimulatedFault, SimulatedReadFault } from '../../../tools/graph-simulator.ts';
-import { numberIds, type Program, type Step } from './program.ts';
+import { BUSINESS_IDS, businessOf, numberIds, type MetaFact, type Program, type Step } from './program.ts';
 
 const MINUTE = 60_000;
 
@@ -19,6 +19,17 @@ function fault(value: SimulatedFault | SimulatedReadFault): string {
       return `state without ${value.fields.join(', ')}`;
     default:
       return value.type;
+  }
+}
+
+function fact(value: MetaFact, number: (index: number) => string): string {
+  switch (value.kind) {
+    case 'name':
+      return `the display name of ${number(value.n)} is ${value.decision}`;
+    case 'security':
+      return value.event === 'PIN_CHANGED' ? `someone changes ${number(value.n)}'s PIN in WhatsApp Manager (PIN_CHANGED)` : `someone requests a PIN reset for ${number(value.n)} (PIN_RESET_REQUEST)`;
+    case 'account':
+      return `account_update "${value.update}" for business #${value.b}`;
   }
 }
 
@@ -59,6 +70,16 @@ export function describeStep(step: Step, number: (index: number) => string): str
       return `${step.afterAnswer ? `first ${step.port} call after a Graph "${step.afterAnswer}"` : `${step.port} call #${step.nth} from now`}: ${step.effect === 'crash' ? 'the container crashes' : 'fails'} ${step.when} the call`;
     case 'clock':
       return `clock + ${duration(step.ms)}`;
+    case 'meta': {
+      const delivery = step.copies === 0 ? 'its webhook comes later' : `its webhook arrives ${step.copies}×${step.publishFails ? ' (the first publish fails: 500, Meta redelivers)' : ''}`;
+      const older = step.olderBy === undefined ? '' : `; then the late webhook of an earlier change (${step.olderBy === 0 ? 'the same second' : `${duration(step.olderBy * MINUTE)} before`})`;
+      const resolver = { now: ', then the resolver runs', twice: ', then the resolver runs (its first event delivered twice)', later: ', the resolver does not run yet' }[step.resolve];
+      return `at Meta${step.ageMinutes > 0 ? `, ${duration(step.ageMinutes * MINUTE)} ago` : ''}: ${fact(step.fact, number)}; ${delivery}${older}${resolver}`;
+    }
+    case 'webhook':
+      return `Meta (re)delivers recent change(s) #${step.picks.join(', #')} ${step.copies}× (${step.signature === 'valid' ? 'signed' : `signature ${step.signature}`})${step.resolve ? ', then the resolver runs' : ''}`;
+    case 'resolve_events':
+      return `the resolver takes its waiting events${step.order === 'reverse' ? ' newest first' : ''}${step.duplicate ? ', the first one twice' : ''}`;
   }
 }
 
@@ -67,10 +88,10 @@ function formatProgram(program: Program): string {
   const ids = numberIds(program.setup);
   const number = (index: number) => ids[index % ids.length]!;
   const lines = [
-    `setup: batch size ${program.setup.batchSize}, ${program.setup.concurrency} concurrent invocation(s), token ${program.setup.tokenStored ? 'stored' : 'NOT stored'}`,
+    `setup: batch size ${program.setup.batchSize}, ${program.setup.concurrency} concurrent invocation(s), token ${program.setup.tokenStored ? 'stored' : 'NOT stored'}, ${program.setup.businesses} business account(s) (#0 ${BUSINESS_IDS[0]}${program.setup.businesses > 1 ? `, #1 ${BUSINESS_IDS[1]}` : ''})`,
     ...program.setup.numbers.map(
       (setup, index) =>
-        `  number ${ids[index]}: ${setup.registered ? 'registered' : 'not registered'}, ${setup.verification}, two-step PIN ${setup.pinEnabled ? 'on' : 'off'}, stored PIN ${setup.storedPin}`,
+        `  number ${ids[index]} (business #${BUSINESS_IDS.indexOf(businessOf(program.setup, index) as (typeof BUSINESS_IDS)[number])}): ${setup.registered ? 'registered' : 'not registered'}, ${setup.verification}, two-step PIN ${setup.pinEnabled ? 'on' : 'off'}, stored PIN ${setup.storedPin}`,
     ),
     ...program.steps.map((step, index) => `${index + 1}. ${describeStep(step, number)}`),
   ];

@@ -3,18 +3,21 @@ import type { JobV1 } from '../../../shared/jobs/job.v1.ts';
 import { decideRedrive } from '../../../shared/dead-letters/index.ts';
 import { simulatorDigest, type SimulatedFault, type SimulatedReadFault } from '../../../tools/graph-simulator.ts';
 import type { Step } from './program.ts';
+import { deliver, earlierChange, metaChange } from './meta.ts';
 import { clearHold } from './worker-adapter.ts';
 import type { World } from './world.ts';
 
 const HOUR = 3_600_000;
+/** How long Meta keeps delivering a change. */
+const META_REDELIVERY_MS = 7 * 24 * HOUR;
 
 /** Performs one program step on the world; then, unless the step says otherwise, runs the queue until quiet. */
 export async function applyStep(world: World, step: Step): Promise<void> {
   const now = world.clock.now();
   const id = 'n' in step ? world.numberId(step.n) : '';
   const number = id ? world.simulator.number(id) : undefined;
-  const operator = (kind: 'hold_clear' | 'hold_clear_token' | 'store_pin' | 'store_token', digest?: string) =>
-    world.records.operator.push({ seq: world.records.nextSeq(), kind, ...(id ? { phoneNumberId: id } : {}), ...(digest ? { digest } : {}) });
+  const operator = (kind: 'hold_clear' | 'hold_clear_token' | 'store_pin' | 'store_token', digest?: string, cleared?: 'hold' | 'accountHold') =>
+    world.records.operator.push({ seq: world.records.nextSeq(), kind, ...(id ? { phoneNumberId: id } : {}), ...(digest ? { digest } : {}), ...(cleared ? { cleared } : {}) });
   switch (step.kind) {
     case 'enqueue': {
       const job = {
@@ -49,6 +52,7 @@ export async function applyStep(world: World, step: Step): Promise<void> {
       break;
     case 'external':
       number!.registered = step.registered;
+      world.records.external.push({ seq: world.records.nextSeq(), at: now, phoneNumberId: id, registered: step.registered });
       break;
     case 'incomplete_deregistration':
       number!.deregistrationIncomplete = true;
@@ -84,13 +88,13 @@ export async function applyStep(world: World, step: Step): Promise<void> {
       break;
     }
     case 'hold_clear': {
-      const result = await clearHold(world.ledger, world.config, { phoneNumberId: id, force: step.force }, now);
-      if (result !== 'refused') operator('hold_clear');
-      world.records.note(`  hold clear ${id}${step.force ? ' --force' : ''}: ${result}`);
+      const { result, cleared } = await clearHold(world.ledger, world.config, { phoneNumberId: id, force: step.force }, now);
+      if (result !== 'refused') operator('hold_clear', undefined, cleared);
+      world.records.note(`  hold clear ${id}${step.force ? ' --force' : ''}: ${result}${cleared ? ` (${cleared})` : ''}`);
       break;
     }
     case 'hold_clear_token': {
-      const result = await clearHold(world.ledger, world.config, { token: true }, now);
+      const { result } = await clearHold(world.ledger, world.config, { token: true }, now);
       operator('hold_clear_token');
       world.records.note(`  hold clear --token: ${result}`);
       break;
@@ -105,6 +109,33 @@ export async function applyStep(world: World, step: Step): Promise<void> {
       break;
     case 'clock':
       world.clock.advance(step.ms);
+      break;
+    case 'meta': {
+      const change = metaChange(world, step.fact, step.ageMinutes * 60_000);
+      world.records.note(`  at Meta: ${change.field} ${change.changeId.slice(0, 8)} (time ${world.time(change.eventAt)})`);
+      // The earlier change is made after this one only in the model: at Meta it happened first (it changes nothing now).
+      const older = step.olderBy === undefined ? undefined : earlierChange(world, step.fact, (step.ageMinutes + step.olderBy) * 60_000);
+      if (older) world.records.note(`  at Meta, earlier: ${older.field} ${older.changeId.slice(0, 8)} (time ${world.time(older.eventAt)})`);
+      if (step.copies > 0 && step.publishFails) world.events.failNextPublish();
+      if (step.copies > 0) await deliver(world, [change], step.copies, 'valid');
+      if (older) await deliver(world, [older], 1, 'valid');
+      if (step.resolve !== 'later') await world.events.resolve({ order: 'fifo', duplicate: step.resolve === 'twice' });
+      break;
+    }
+    case 'webhook': {
+      // Meta redelivers a change for 7 days at most (the change log keeps its marker for 8).
+      const changes = world.records.changes.filter((change) => change.happenedAt > now - META_REDELIVERY_MS);
+      const picked = [...new Set(step.picks.map((pick) => changes[pick % Math.max(1, changes.length)]).filter((change) => change !== undefined))];
+      if (picked.length === 0) {
+        world.records.note('  webhook: Meta has no change from the last 7 days to deliver');
+        break;
+      }
+      await deliver(world, picked, step.copies, step.signature);
+      if (step.resolve) await world.events.resolve({ order: 'fifo', duplicate: false });
+      break;
+    }
+    case 'resolve_events':
+      await world.events.resolve(step);
       break;
   }
   await world.runUntilQuiet();

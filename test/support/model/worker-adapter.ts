@@ -78,17 +78,19 @@ export function carriedMessage(job: CarriedJob): { dedupId: string; attributes: 
 /**
  * The operator's `wa-registrar hold clear <phoneNumberId> [--force]` (or `--token`), as the CLI runs it.
  * 'cleared' and 'no_hold' mean the command went through; 'refused' that it declined (a PIN lock still running).
+ * `cleared` says which hold went: the account hold (the CLI clears it first) or the number's own hold.
  */
 export async function clearHold(
   ledger: AttemptLedger,
   config: WorkerConfig,
   target: { phoneNumberId: string; force: boolean } | { token: true },
   now: number,
-): Promise<'cleared' | 'no_hold' | 'refused'> {
+): Promise<{ result: 'cleared' | 'no_hold' | 'refused'; cleared?: 'hold' | 'accountHold' }> {
   const policy = budgetPolicyFromConfig(config);
-  if ('token' in target) return (await clearTokenGate(ledger, { now, policy })).cleared ? 'cleared' : 'no_hold';
+  if ('token' in target) return { result: (await clearTokenGate(ledger, { now, policy })).cleared ? 'cleared' : 'no_hold' };
   const result = await clearNumberHold(ledger, target.phoneNumberId, { now, policy, force: target.force });
-  return result.cleared ? 'cleared' : result.why === 'no_hold' ? 'no_hold' : 'refused';
+  if (result.cleared) return { result: 'cleared', cleared: result.hold.cause === 'account_restricted' ? 'accountHold' : 'hold' };
+  return { result: result.why === 'no_hold' ? 'no_hold' : 'refused' };
 }
 
 /**

@@ -8,7 +8,8 @@ import { startGraphSimulator, type GraphSimulator } from '../../../tools/graph-s
 import { InMemoryAttemptLedger } from '../in-memory-ledger.ts';
 import { FifoQueue, type MessageAttributes, type QueueMessage } from './fifo-queue.ts';
 import { instrumentGraph, instrumentPort, invocations, matchSimulatorCall, type ArmedFault, type InstrumentHooks, type Invocation } from './instrument.ts';
-import { numberIds, type Setup } from './program.ts';
+import { EventPath } from './event-adapter.ts';
+import { BUSINESS_IDS, businessOf, displayDigitsOf, numberIds, type Setup } from './program.ts';
 import { jobId, Records, type Delivery, type ModelOutcome, type NumberConditions } from './records.ts';
 import { SecretCatalog } from './secret-scan.ts';
 import { ModelSecretStore } from './secret-store.ts';
@@ -42,10 +43,12 @@ export class World {
   readonly clock = new ManualClock();
   readonly records = new Records();
   readonly catalog = new SecretCatalog((text) => this.records.violation(text));
-  readonly secrets = new ModelSecretStore(this.clock);
+  /** Secrets Manager as the worker's container sees it (the resolver has another container's view). */
+  readonly secrets = new ModelSecretStore(this.clock, { seq: () => this.records.nextSeq() });
   /** The job queue, with the stack's visibility timeout and redrive policy. */
   readonly queue = new FifoQueue(this.clock, { visibilityTimeoutSeconds: JOB_QUEUE.visibilityTimeoutSeconds, maxReceiveCount: JOB_QUEUE.maxReceiveCount });
   readonly ledger: AttemptLedger;
+  readonly #rawLedger = new InMemoryAttemptLedger();
   readonly numbers: string[];
   readonly hooks: InstrumentHooks;
   /** Every job message sent, for resends. */
@@ -55,10 +58,13 @@ export class World {
   hangsLeft: number;
   #tokens = 0;
   #wrongPins = 0;
+  #metaPins = 0;
   #invocations = 0;
   simulator!: GraphSimulator;
   config!: WorkerConfig;
   worker!: ModelWorker;
+  /** The webhook receiver and the event resolver, on the same ledger, simulator, secrets and job queue. */
+  events!: EventPath;
 
   readonly setup: Setup;
 
@@ -78,7 +84,7 @@ export class World {
         this.records.note(`      graph ${event.operation} ${event.phoneNumberId} (${event.delivery?.jobKey ?? '?'}):${secrets} → ${answer}`);
       },
     };
-    this.ledger = instrumentPort<AttemptLedger>(new InMemoryAttemptLedger(), 'ledger', this.hooks);
+    this.ledger = instrumentPort<AttemptLedger>(this.#rawLedger, 'ledger', this.hooks);
   }
 
   static async create(setup: Setup, options: WorldOptions): Promise<World> {
@@ -103,6 +109,17 @@ export class World {
       if (number.storedPin === 'wrong') this.secrets.storePin(id, this.newWrongPin(id));
       if (number.storedPin === 'malformed') this.secrets.storeMalformedPin(id);
     });
+    // Each business lists its numbers with their display numbers as Meta formats them (+1 555-010-0101).
+    for (const businessAccountId of BUSINESS_IDS.slice(0, this.setup.businesses)) {
+      const members = this.numbers.flatMap((id, index) => (businessOf(this.setup, index) === businessAccountId ? [{ phoneNumberId: id, index }] : []));
+      this.simulator.addBusiness(
+        businessAccountId,
+        members.map(({ phoneNumberId, index }) => {
+          const digits = displayDigitsOf(index);
+          return { phoneNumberId, displayPhoneNumber: `+1 ${digits.slice(1, 4)}-${digits.slice(4, 7)}-${digits.slice(7)}` };
+        }),
+      );
+    }
     const config = (this.config = modelConfig(this.simulator.baseUrl));
     // A 100 ms timeout: a 'hang' costs a tenth of a second of real time, not the production 30 s.
     const http = new HttpGraphClient({ baseUrl: this.simulator.baseUrl, version: 'v25.0', timeoutMs: 100 });
@@ -115,6 +132,12 @@ export class World {
       jobQueue: instrumentPort(modelJobQueue(this), 'jobQueue', this.hooks),
       onOutcome: (outcome) => this.#onOutcome(outcome),
     });
+    this.events = new EventPath(this, this.simulator.baseUrl);
+  }
+
+  /** Every ledger item (for the webhook fingerprint). */
+  ledgerDump(): unknown {
+    return this.#rawLedger.dump();
   }
 
   numberId(index: number): string {
@@ -137,6 +160,14 @@ export class World {
     this.#wrongPins += 1;
     const value = `0${String(81_000 + this.#wrongPins * 137).slice(-5)}`;
     this.catalog.addPin(value, `PIN wrong#${this.#wrongPins} of ${phoneNumberId}`);
+    return value;
+  }
+
+  /** A PIN someone set in WhatsApp Manager: Meta's PIN from now on, never stored before. */
+  newMetaPin(phoneNumberId: string): string {
+    this.#metaPins += 1;
+    const value = `0${String(30_000 + this.#metaPins * 211).slice(-5)}`;
+    this.catalog.addPin(value, `PIN set at Meta#${this.#metaPins} for ${phoneNumberId}`);
     return value;
   }
 
@@ -168,23 +199,28 @@ export class World {
     this.records.violation(`livelock: messages still deliverable after ${MAX_ROUNDS} rounds at ${this.time()}`);
   }
 
-  /** At the end: moves the clock to each next delivery (at most 30 days on) and runs until the queue is empty. */
+  /**
+   * At the end: moves the clock to each next delivery (at most 30 days on) and runs the resolver's queue, then the job
+   * queue, until both are empty.
+   */
   async drain(): Promise<void> {
     const deadline = this.clock.now() + 30 * DAY_MS;
     this.records.note(`drain (up to 30 days):`);
     for (let jump = 0; jump < 2_000 && this.records.runtimeViolations.length === 0; jump++) {
+      await this.events.resolve({ order: 'fifo', duplicate: false });
       await this.runUntilQuiet();
-      const next = this.queue.nextVisibleAt();
-      if (next === undefined || next > deadline) return;
+      const next = Math.min(this.queue.nextVisibleAt() ?? Infinity, this.events.nextVisibleAt() ?? Infinity);
+      if (next === Infinity || next > deadline) return;
       this.clock.set(Math.max(next, this.clock.now() + 1_000));
     }
   }
 
-  /** Time since the start, e.g. +3d04h10m05s. */
+  /** Time since the start, e.g. +3d04h10m05s (a webhook's event time may be before the start: -0d00h01m00s). */
   time(at = this.clock.now()): string {
-    const s = Math.round((at - this.startedAt) / 1000);
+    const signed = Math.round((at - this.startedAt) / 1000);
+    const s = Math.abs(signed);
     const pad = (value: number) => String(value).padStart(2, '0');
-    return `+${Math.floor(s / 86_400)}d${pad(Math.floor(s / 3600) % 24)}h${pad(Math.floor(s / 60) % 60)}m${pad(s % 60)}s`;
+    return `${signed < 0 ? '-' : '+'}${Math.floor(s / 86_400)}d${pad(Math.floor(s / 3600) % 24)}h${pad(Math.floor(s / 60) % 60)}m${pad(s % 60)}s`;
   }
 
   async stop(): Promise<void> {
