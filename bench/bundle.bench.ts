@@ -30,6 +30,12 @@ const DUMMY_ENV: Record<string, string> = {
   DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-dead-letters.fifo',
   TOKEN_SECRET_ID: 'bench/graph-token',
   PIN_SECRET_PREFIX: 'bench/pin/',
+  // The webhook receiver, the event resolver and the deadline watch.
+  APP_SECRET_ID: 'bench/meta-app-secret',
+  VERIFY_TOKEN_SECRET_ID: 'bench/webhook-verify-token',
+  EVENT_BUS_NAME: 'bench-events',
+  WEBHOOK_CHANGES_TABLE_NAME: 'bench-webhook-changes',
+  EVENTS_DEAD_LETTER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/bench-event-dead-letters',
   POWERTOOLS_SERVICE_NAME: 'wa-registrar',
   POWERTOOLS_METRICS_NAMESPACE: 'WaRegistrar',
   POWERTOOLS_METRICS_DISABLED: 'true',
