@@ -25,6 +25,8 @@ export const METRICS = {
   deadLettered: 'DeadLettered',
   /** Meta answered 133016: the number is blocked for 72 hours. The one outcome the ledger exists to prevent. */
   numberBlocked: 'NumberBlocked',
+  /** Per business (Solution Partners), by `businessAccountId` and `outcome` (completed | dead_lettered): jobs whose business is known. */
+  businessJobOutcome: 'BusinessJobOutcome',
   /** A migration from the On-Premises API was refused the PIN: the number is on neither API until a person acts. */
   migrationIncident: 'MigrationIncident',
   /** A delivery failed on DynamoDB, SQS, Secrets Manager or KMS (the worker's catch); SQS redelivers it. */
@@ -57,6 +59,7 @@ export const METRICS = {
     reason: 'reason',
     detailType: 'detailType',
     stage: 'stage',
+    businessAccountId: 'businessAccountId',
   },
   outcomes: ['completed', 'duplicate', 'dead_lettered', 'retry', 'wait'],
   // The envelope schema's list: a category added there is emitted, charted and alarmed without a second edit.

@@ -87,7 +87,7 @@ export function closedGate(outcome: JobOutcome): AppGate | undefined {
 /**
  * Adds a batch's metrics, each published at once (single-metric EMF lines, so an invocation that times out later
  * loses none): `JobOutcome` by outcome (and category), `GraphLatency` by operation, `DeadLettered` by category,
- * `NumberBlocked`, `MigrationIncident`, and `AppGateClosed` by gate.
+ * `NumberBlocked`, `MigrationIncident`, `AppGateClosed` by gate, and `BusinessJobOutcome` by business and outcome.
  */
 export function recordJobMetrics(metrics: Metrics, outcomes: JobOutcome[]): void {
   const { dimensions } = METRICS;
@@ -97,6 +97,7 @@ export function recordJobMetrics(metrics: Metrics, outcomes: JobOutcome[]): void
   const latencies = new Map<string, number[]>();
   let blocked = 0;
   let incidents = 0;
+  const perBusiness = new Map<string, number>();
   const bump = <K>(map: Map<K, number>, key: K) => map.set(key, (map.get(key) ?? 0) + 1);
   for (const outcome of outcomes) {
     const category = outcome.status === 'dead_lettered' ? outcome.category : 'none';
@@ -104,6 +105,10 @@ export function recordJobMetrics(metrics: Metrics, outcomes: JobOutcome[]): void
     if (outcome.status === 'dead_lettered') bump(deadLettered, outcome.category);
     if (numberBlocked(outcome)) blocked += 1;
     if (migrationIncident(outcome)) incidents += 1;
+    // One series per business and ending: the dashboard finds them all with one SEARCH.
+    if (outcome.businessAccountId !== undefined && (outcome.status === 'completed' || outcome.status === 'dead_lettered')) {
+      bump(perBusiness, `${outcome.businessAccountId}|${outcome.status}`);
+    }
     const gate = closedGate(outcome);
     if (gate) bump(gates, gate);
     for (const call of outcome.graphCalls) {
@@ -126,6 +131,13 @@ export function recordJobMetrics(metrics: Metrics, outcomes: JobOutcome[]): void
   for (const [category, count] of deadLettered) emit(METRICS.deadLettered, count, [dimensions.category, category]);
   if (blocked > 0) emit(METRICS.numberBlocked, blocked);
   if (incidents > 0) emit(METRICS.migrationIncident, incidents);
+  for (const [key, count] of perBusiness) {
+    const [business, status] = key.split('|') as [string, string];
+    const single = metrics.singleMetric();
+    single.addDimension(dimensions.businessAccountId, business);
+    single.addDimension(dimensions.outcome, status);
+    single.addMetric(METRICS.businessJobOutcome, MetricUnit.Count, count);
+  }
   for (const [gate, count] of gates) emit(METRICS.appGateClosed, count, [dimensions.gate, gate]);
   for (const [operation, values] of latencies) {
     const single = metrics.singleMetric();

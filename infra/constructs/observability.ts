@@ -142,6 +142,14 @@ export class RegistrarDashboard extends Construct {
       METRICS.graphOperations.map((operation) =>
         emf(METRICS.graphLatency, { [METRICS.dimensions.operation]: operation }, statistic, `${operation} ${statistic}`),
       );
+    // One line per business, however many there are: a SEARCH over the worker's BusinessJobOutcome series.
+    const { namespace, service, businessJobOutcome, dimensions } = METRICS;
+    const businessSeries = (outcome: string) =>
+      new MathExpression({
+        expression: `SEARCH('{${namespace},${dimensions.businessAccountId},${dimensions.outcome},service} MetricName="${businessJobOutcome}" ${dimensions.outcome}="${outcome}" service="${service}"', 'Sum', 300)`,
+        label: '',
+        period: FIVE_MINUTES,
+      });
     const alarmGraph = (title: string, alarm: Alarm | undefined, width = 6) => new AlarmWidget({ title, alarm: alarm!, width, height: 5 });
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
@@ -203,6 +211,16 @@ export class RegistrarDashboard extends Construct {
             width: 12,
             height: 6,
           }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Dead letters by business (Solution Partners: jobs whose business is known)',
+            left: [businessSeries('dead_lettered')],
+            stacked: true,
+            width: 12,
+            height: 6,
+          }),
+          new GraphWidget({ title: 'Jobs completed by business', left: [businessSeries('completed')], stacked: true, width: 12, height: 6 }),
         ],
         [
           new GraphWidget({

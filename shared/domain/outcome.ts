@@ -39,6 +39,8 @@ export interface GraphCallSummary {
 export type JobOutcome = {
   jobKey: string;
   phoneNumberId?: string;
+  /** The number's business (from the job, else the ledger), when known. */
+  businessAccountId?: string;
   action?: string;
   graphCalls: GraphCallSummary[];
   detail: string;

@@ -346,6 +346,13 @@ class JobRun {
   }
 
   #outcome(specific: Pick<JobOutcome, 'detail'> & Record<string, unknown>): JobOutcome {
-    return { ...specific, jobKey: this.#jobKey, phoneNumberId: this.#job.phoneNumberId, action: this.#job.action, graphCalls: this.#graphCalls } as JobOutcome;
+    return {
+      ...specific,
+      jobKey: this.#jobKey,
+      phoneNumberId: this.#job.phoneNumberId,
+      ...(this.#business !== undefined ? { businessAccountId: this.#business } : {}),
+      action: this.#job.action,
+      graphCalls: this.#graphCalls,
+    } as JobOutcome;
   }
 }

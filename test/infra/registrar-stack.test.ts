@@ -449,6 +449,14 @@ describe('dashboard', () => {
     return found!;
   };
 
+  it('graphs dead letters and completed jobs per business with one SEARCH each (any number of businesses)', () => {
+    for (const [title, outcome] of [['Dead letters by business (Solution Partners: jobs whose business is known)', 'dead_lettered'], ['Jobs completed by business', 'completed']] as const) {
+      const metrics = metricsOf(widget(title));
+      expect(metrics).toContain(`MetricName=\\\"${METRICS.businessJobOutcome}\\\"`);
+      expect(metrics).toContain(`outcome=\\\"${outcome}\\\"`);
+    }
+  });
+
   it('shows the state of every alarm in one widget', () => {
     // Act
     const status = widget('Alarms');

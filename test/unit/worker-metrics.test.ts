@@ -95,6 +95,25 @@ describe('AppGateClosed: a job met a closed app-wide gate', () => {
   });
 });
 
+describe('BusinessJobOutcome: per business (Solution Partners)', () => {
+  it('counts completed and dead-lettered jobs per business; jobs of no known business and waits are not counted', () => {
+    // Prepare
+    const metrics = new RecordingMetrics();
+    const done = { ...register(), status: 'completed' as const, detail: 'register succeeded' };
+    const outcomes: JobOutcome[] = [
+      { ...done, businessAccountId: '900' },
+      { ...done, businessAccountId: '900' },
+      { ...answered(190), businessAccountId: '901' },
+      { ...outcomeOf(decide(inputOf(job, { snapshot: { app: { version: 1, throttledUntil: T0 + 20 * MINUTE_MS } } }), 'a-1')), businessAccountId: '900' },
+      done,
+    ];
+    // Act
+    recordJobMetrics(metrics, outcomes);
+    // Assess
+    expect(metrics.totals(METRICS.businessJobOutcome)).toEqual({ 'businessAccountId=900,outcome=completed': 2, 'businessAccountId=901,outcome=dead_lettered': 1 });
+  });
+});
+
 describe('recordJobMetrics and recordInfrastructureFailure', () => {
   it('emits each metric under the names, namespace and dimensions the stack alarms on', () => {
     // Prepare
