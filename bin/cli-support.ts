@@ -220,6 +220,7 @@ export function holdProbeFor(resources: Resources, clients: OpsClients): HoldPro
   return new AwsHoldProbe(new DynamoDbAttemptLedger(clients.dynamodb, resources.ledgerTableName), clients.secretsManager, {
     ...(resources.tokenSecretId ? { tokenSecretId: resources.tokenSecretId } : {}),
     ...(resources.pinSecretPrefix ? { pinSecretPrefix: resources.pinSecretPrefix } : {}),
+    ...(resources.tokenSecretPrefix ? { tokenSecretPrefix: resources.tokenSecretPrefix } : {}),
   });
 }
 

@@ -10,6 +10,7 @@ export const STACK_OUTPUT_KEYS = {
   ledgerTableName: 'LedgerTableName',
   tokenSecretId: 'TokenSecretId',
   pinSecretPrefix: 'PinSecretPrefix',
+  tokenSecretPrefix: 'TokenSecretPrefix',
   producerPolicyArn: 'ProducerPolicyArn',
   operatorReadPolicyArn: 'OperatorReadPolicyArn',
   operatorWritePolicyArn: 'OperatorWritePolicyArn',

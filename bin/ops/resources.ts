@@ -13,6 +13,8 @@ export interface Resources {
   ledgerTableName?: string;
   tokenSecretId?: string;
   pinSecretPrefix?: string;
+  /** A business's own token is this prefix + its WABA id (the redrive's hold check reads its versions). */
+  tokenSecretPrefix?: string;
   /** The PIN rotation function (`pin rotate` starts Secrets Manager's rotation with it) and the stage's schedule, in days (0: none). */
   pinRotationFunctionArn?: string;
   pinRotationDays?: string;
@@ -60,6 +62,7 @@ export async function resolveResources(flags: ResourceFlags, context: ResolveCon
       ...pick('ledgerTableName', outputs[STACK_OUTPUT_KEYS.ledgerTableName]),
       ...pick('tokenSecretId', outputs[STACK_OUTPUT_KEYS.tokenSecretId]),
       ...pick('pinSecretPrefix', outputs[STACK_OUTPUT_KEYS.pinSecretPrefix]),
+      ...pick('tokenSecretPrefix', outputs[STACK_OUTPUT_KEYS.tokenSecretPrefix]),
       ...pick('pinRotationFunctionArn', outputs[STACK_OUTPUT_KEYS.pinRotationFunctionArn]),
       ...pick('pinRotationDays', outputs[STACK_OUTPUT_KEYS.pinRotationDays]),
     };

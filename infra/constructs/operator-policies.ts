@@ -104,11 +104,12 @@ export class OperatorPolicies extends Construct {
         new PolicyStatement({
           sid: 'SeeSecretVersions',
           actions: [...OPERATOR_WRITE_ACTIONS.secrets],
-          resources: [tokenArn, secretPrefixArn(this, secrets, 'pinSecretPrefix')],
+          resources: [tokenArn, secretPrefixArn(this, secrets, 'pinSecretPrefix'), secretPrefixArn(this, secrets, 'tokenSecretPrefix')],
         }),
       ],
     });
     acknowledgePrefix(this.write, secrets, 'pinSecretPrefix', OPERATOR_WRITE_ACTIONS.secrets);
+    acknowledgePrefix(this.write, secrets, 'tokenSecretPrefix', OPERATOR_WRITE_ACTIONS.secrets);
 
     this.graph = new ManagedPolicy(this, 'Graph', {
       description:

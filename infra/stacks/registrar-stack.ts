@@ -139,6 +139,7 @@ export class RegistrarStack extends Stack {
       ledgerTableName: [this.ledger.table.tableName, 'The attempt ledger table'],
       tokenSecretId: [config.tokenSecretName, 'Secrets Manager name of the Graph token (create it yourself)'],
       pinSecretPrefix: [config.pinSecretPrefix, 'PIN secrets are named <prefix><phoneNumberId> (create them yourself)'],
+      tokenSecretPrefix: [config.tokenSecretPrefix, "A business's own Graph token is <prefix><wabaId> (Solution Partners; create them yourself)"],
       producerPolicyArn: [this.jobs.producerPolicy.managedPolicyArn, 'Attach to upstream producers: SendMessage on the job queue only'],
       operatorReadPolicyArn: [this.operators.read.managedPolicyArn, 'Attach to operators: status, dlq list, dlq show (no secret values)'],
       operatorWritePolicyArn: [this.operators.write.managedPolicyArn, 'Attach with the read policy: enqueue, dlq redrive, dlq purge, hold clear'],

@@ -48,7 +48,7 @@ describe('cdk-nag AwsSolutions', () => {
     });
   });
 
-  it('acknowledges only eleven findings, each one exactly and with a reason', () => {
+  it('acknowledges only twelve findings, each one exactly and with a reason', () => {
     // Prepare
     const { app, stack } = synthRegistrar();
     const prefix = (name: string) => `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:wa-registrar/dev/${name}/*]`;
@@ -58,7 +58,7 @@ describe('cdk-nag AwsSolutions', () => {
     // Assess: both dead-letter queues (SQS3); the PIN prefix on the worker (GetSecretValue, CreateSecret), the scheduled
     // redrive and the operators' write policy (ListSecretVersionIds), the PIN rotation function (its four rotation calls);
     // the business-token prefix on the worker and the event resolver (GetSecretValue), the scheduled redrive
-    // (ListSecretVersionIds) and the operators' Graph policy (GetSecretValue); the backup prefix on the worker
+    // (ListSecretVersionIds), the operators' write policy (ListSecretVersionIds) and Graph policy (GetSecretValue); the backup prefix on the worker
     // (GetSecretValue). One acknowledgement per holder and prefix. Nothing for the webhook receiver's public Function
     // URL: AwsSolutions has no rule on it (see 'the public Function URL' below), and its roles name their secrets exactly.
     expect(acks.map(({ path, id }) => ({ path, id }))).toEqual(
@@ -73,10 +73,11 @@ describe('cdk-nag AwsSolutions', () => {
         { path: stack.resolver.role.node.path, id: tokens },
         { path: stack.redrive!.fn.role.node.path, id: tokens },
         { path: stack.operators.graph.node.path, id: tokens },
+        { path: stack.operators.write.node.path, id: tokens },
         { path: stack.worker.role.node.path, id: backups },
       ]),
     );
-    expect(acks).toHaveLength(11);
+    expect(acks).toHaveLength(12);
     for (const ack of acks) expect(ack.reason.length).toBeGreaterThan(80);
     // Each reason names every action its holder has on the prefix.
     const reasonOf = (path: string, id: string) => acks.find((ack) => ack.path === path && ack.id === id)!.reason;

@@ -234,6 +234,8 @@ describe('IAM walker', () => {
           `dynamodb:PutItem ${arnOf(stack.ledger.table.tableArn)}`,
           `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/graph-token-??????`,
           `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/pin/*`,
+          // A business token's gate lifts with a new version of its own secret.
+          `secretsmanager:ListSecretVersionIds ${secret}wa-registrar/dev/token/*`,
         ].sort(),
       );
     });

@@ -551,6 +551,7 @@ describe('secrets and outputs', () => {
         'ProducerPolicyArn',
         'Region',
         'TokenSecretId',
+        'TokenSecretPrefix',
         'VerifyTokenSecretId',
         'WebhookUrl',
       ],
