@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { SimulatedFault } from './graph-simulator.ts';
+import type { SimulatedFault } from './graph-simulator-faults.ts';
 
 /**
  * The Graph simulator's number-lifecycle routes besides register and deregister (reference §1 and §8): setting the

@@ -25,22 +25,8 @@ import {
  * One file, over the usual length, on purpose: tests import one module and the contract is read in one place.
  */
 
-/** A scripted answer for a number's next request(s); consumed in order, one per register/deregister (`inject`) or lifecycle request (`injectLifecycle`). */
-export type SimulatedFault =
-  /** No fault: answer this request normally (to interleave faults with normal answers). */
-  | { type: 'pass' }
-  /** HTTP 500 with a non-JSON body; the request is not applied. */
-  | { type: 'http500' }
-  /** Apply the request, then answer HTTP 500: the caller cannot know it worked. */
-  | { type: 'apply_then_http500' }
-  /** Never answer (the caller's timeout fires); not applied. */
-  | { type: 'hang' }
-  /** Apply the request, then never answer. */
-  | { type: 'apply_then_hang' }
-  /** Close the connection without an answer; not applied. */
-  | { type: 'drop' }
-  /** Answer with a Graph error. */
-  | { type: 'graph_error'; code: number; httpStatus?: number; details?: string; subcode?: number; headers?: Record<string, string> };
+export type { SimulatedFault } from './graph-simulator-faults.ts';
+import type { SimulatedFault } from './graph-simulator-faults.ts';
 
 /** A scripted answer for a number's next state read(s) (`GET /{id}`); consumed in order, one per read. */
 export type SimulatedReadFault =

@@ -11,7 +11,7 @@ import type { AttemptLedger, LedgerAccess } from './attempt-ledger.ts';
 import type { JobQueue } from './job-queue.ts';
 import type { RegistrarEvents } from './registrar-events.ts';
 import { acknowledgePrefix, secretArn, secretPrefixArn, type SecretNames, type SecretPrefixKey, type WebhookSecretNames } from './secret-arns.ts';
-import type { WebhookChangeLog } from './webhook-receiver.ts';
+import type { WebhookChangeLog } from './webhook-change-log.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -161,7 +161,8 @@ const OWN_PIN_CHANGE_SLACK_MS = 5 * 60_000;
 function isOwnPinChange(number: NumberRecord, at: number): boolean {
   if (number.pinRotation && at >= number.pinRotation.since - OWN_PIN_CHANGE_SLACK_MS) return true;
   const set = number.lastPinSet;
-  return set !== undefined && at >= set.at - OWN_PIN_CHANGE_SLACK_MS && at <= set.at + OWN_PIN_CHANGE_SLACK_MS;
+  // From the first send of that PIN (a rotation resumed hours later finishes long after Meta's echo) to its finish.
+  return set !== undefined && at >= (set.sentAt ?? set.at) - OWN_PIN_CHANGE_SLACK_MS && at <= set.at + OWN_PIN_CHANGE_SLACK_MS;
 }
 
 /** A re-registration asked for by another system: one register job per request id. */

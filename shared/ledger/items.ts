@@ -51,8 +51,8 @@ const numberItemSchema = z.object({
   incompleteDeregister: z.object({ since: time }).optional(),
   businessAccountId: z.string().optional(),
   accountHold: holdSchema.optional(),
-  pinRotation: z.object({ since: time, pendingVersion: z.string() }).optional(),
-  lastPinSet: z.object({ at: time, version: z.string(), by: z.enum(['rotation', 'provision']) }).optional(),
+  pinRotation: z.object({ since: time, pendingVersion: z.string(), sentAt: time.optional() }).optional(),
+  lastPinSet: z.object({ at: time, version: z.string(), by: z.enum(['rotation', 'provision']), sentAt: time.optional() }).optional(),
   verification: z
     .object({
       requestedAt: time.optional(),

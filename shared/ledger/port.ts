@@ -76,9 +76,17 @@ export interface NumberRecord extends NumberBudget {
    * A PIN rotation is under way (Secrets Manager staged `pendingVersion` as AWSPENDING): register jobs wait instead of
    * racing it with a PIN that is about to change. Cleared by the rotation's finishSecret (or its rollback).
    */
-  pinRotation?: { since: number; pendingVersion: string };
-  /** The last PIN wa-registrar itself set at Meta (rotation, provisioning): Meta's PIN_CHANGED webhook for it holds nothing. */
-  lastPinSet?: { at: number; version: string; by: 'rotation' | 'provision' };
+  pinRotation?: {
+    since: number;
+    pendingVersion: string;
+    /** When setSecret first sent the pending PIN: from then on Meta may have it, so a later refusal rolls nothing back. */
+    sentAt?: number;
+  };
+  /**
+   * The last PIN wa-registrar itself set at Meta (rotation, provisioning): Meta's PIN_CHANGED webhook for it holds
+   * nothing. `sentAt`: when that PIN was first sent (a rotation resumed later finishes long after Meta's echo).
+   */
+  lastPinSet?: { at: number; version: string; by: 'rotation' | 'provision'; sentAt?: number };
   /** The number's OTP verification as wa-registrar asked for it (`verify request` / `verify confirm`). Never the code. */
   verification?: {
     requestedAt?: number;

@@ -30,6 +30,13 @@ export function markRotation(number: NumberRecord, pendingVersion: string, now: 
   return { ...number, pinRotation: { since: now, pendingVersion } };
 }
 
+/** The item with the rotation's first send recorded (unchanged when not this rotation, or already recorded). */
+export function markSent(number: NumberRecord, pendingVersion: string, now: number): NumberRecord {
+  const mark = number.pinRotation;
+  if (mark?.pendingVersion !== pendingVersion || mark.sentAt !== undefined) return number;
+  return { ...number, pinRotation: { ...mark, sentAt: now } };
+}
+
 /** The item without a rotation mark (unchanged when there is none). */
 export function clearRotation(number: NumberRecord): NumberRecord {
   if (!number.pinRotation) return number;
@@ -42,8 +49,9 @@ export function clearRotation(number: NumberRecord): NumberRecord {
  * when it already does, so a repeated finish changes nothing), and a PIN hold lifted ({@link liftedByRotation}).
  */
 export function finishRotation(number: NumberRecord, version: string, now: number): { number: NumberRecord; lifted?: NumberHold } {
+  const sentAt = number.pinRotation?.pendingVersion === version ? number.pinRotation.sentAt : undefined;
   let next = clearRotation(number);
-  if (next.lastPinSet?.version !== version) next = { ...next, lastPinSet: { at: now, version, by: 'rotation' } };
+  if (next.lastPinSet?.version !== version) next = { ...next, lastPinSet: { at: now, version, by: 'rotation', ...(sentAt === undefined ? {} : { sentAt }) } };
   const hold = next.hold;
   if (!liftedByRotation(hold, now)) return { number: next };
   const { hold: _lifted, ...rest } = next;

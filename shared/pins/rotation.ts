@@ -7,7 +7,7 @@ import type { SecretLookup } from '../secrets/port.ts';
 import { parsePinSecret } from '../secrets/secret-values.ts';
 import { generatePin } from './generate-pin.ts';
 import { formatPinSecret, phoneNumberIdOfSecret, STAGE } from './pin-secret.ts';
-import { clearRotation, finishRotation, markRotation, updateNumber } from './rotation-ledger.ts';
+import { clearRotation, markSent, finishRotation, markRotation, updateNumber } from './rotation-ledger.ts';
 import { versionWith, type PinSecretInfo, type PinVault } from './vault.ts';
 
 /**
@@ -214,8 +214,20 @@ async function setSecret(context: StepContext): Promise<RotationStepResult> {
       `a register for number ${phoneNumberId} sent at ${new Date(last).toISOString()} has no answer yet and may still reach Meta with the old PIN; nothing sent, try again after ${new Date(last + REGISTER_SETTLE_MS).toISOString()}`,
     );
   }
-  const answer = await deps.graph.setPin(phoneNumberId, pin.value, await graphToken(deps, 'setSecret'));
+  const graphTokenValue = await graphToken(deps, 'setSecret');
+  // The first send is recorded before it goes: from then on Meta may have the pending PIN, whatever a later answer says.
+  const { report: sentBefore } = await updateNumber(deps, phoneNumberId, (read, at) => ({ number: markSent(read, token, at), report: read.pinRotation?.sentAt }));
+  const answer = await deps.graph.setPin(phoneNumberId, pin.value, graphTokenValue);
   if (answer.kind === 'success') return result(context, 'set', `Meta accepted version ${token} as the number's PIN (POST /${phoneNumberId}, HTTP ${answer.httpStatus})`);
+  if (answer.kind === 'graph_error' && rowForCode(answer.error.code).outcome === 'rejected' && sentBefore !== undefined) {
+    // A refusal of a resend proves nothing about the first send (a 190 says nothing about the PIN at all): no rollback.
+    throw new PinRotationError(
+      'retry',
+      'setSecret',
+      `Meta refused the resent PIN with error ${answer.error.code}${metaSays(answer.error)}, but version ${token} was first sent ${new Date(sentBefore).toISOString()} and may have taken effect then; not rolled back: both PINs stay stored and registers wait. Fix the cause (a token, for 190) and run the step again, or find out which PIN Meta has before finishing or cancelling by hand`,
+      { code: answer.error.code, ...(answer.error.fbtraceId ? { fbtraceId: answer.error.fbtraceId } : {}) },
+    );
+  }
   if (answer.kind === 'graph_error' && rowForCode(answer.error.code).outcome === 'rejected') {
     // Meta did not take it: the old PIN stays the truth. Drop the label first, the mark second (see the module's notes).
     await deps.vault.dropPending(secret.arn, token);

@@ -87,7 +87,7 @@ describe('PIN rotation (against moto and the simulator)', () => {
     expect(lines[5]).toBe(`Done: version ${after!.versionId} is AWSCURRENT and the number's PIN at Meta. The PIN is not shown.`);
     const number = await w.ledger.number('3001');
     expect(number.pinRotation).toBeUndefined();
-    expect(number.lastPinSet).toEqual({ at: w.h.clock.now(), version: after!.versionId, by: 'rotation' });
+    expect(number.lastPinSet).toEqual({ at: w.h.clock.now(), version: after!.versionId, by: 'rotation', sentAt: w.h.clock.now() });
     const setPin = w.h.simulator.calls.find((call) => call.operation === 'set_pin');
     expect(setPin).toMatchObject({ method: 'POST', phoneNumberId: '3001', pinType: 'string', pinUsed: simulatorDigest(after!.pin) });
     // Act: a register after the rotation, from a container that never saw the old PIN
@@ -109,7 +109,7 @@ describe('PIN rotation (against moto and the simulator)', () => {
     expect(pending?.versionId).toBe(token);
     expect(await w.pinAt('3002')).toMatchObject({ pin: OLD_PIN });
     expect(w.h.simulator.number('3002')?.pin).toBe(pending!.pin);
-    expect((await w.ledger.number('3002')).pinRotation).toEqual({ since: w.h.clock.now(), pendingVersion: token });
+    expect((await w.ledger.number('3002')).pinRotation).toEqual({ since: w.h.clock.now(), pendingVersion: token, sentAt: w.h.clock.now() });
     // ... a register queued meanwhile sends nothing (it would carry AWSCURRENT's PIN, which Meta no longer has)
     await w.h.enqueue({ action: 'register', phoneNumberId: '3002', reason: 'account_creation', idempotencyKey: 'during-rotation' });
     await w.h.source.pollOnce();

@@ -5,8 +5,9 @@ import { formatFailure } from '../support/model/report.ts';
 
 /**
  * Model-based fault suite: random programs of jobs, Graph answers, number conditions, infrastructure faults,
- * crashes, operator actions, clock jumps and Meta's webhooks (name decisions, PIN changes, account updates; duplicated,
- * late, reordered, badly signed), run against the real worker, webhook receiver and event resolver (in-memory ledger
+ * crashes, operator actions, clock jumps, Meta's webhooks (name decisions, PIN changes, account updates; duplicated,
+ * late, reordered, badly signed), PIN rotations (crashes, setSecret faults, echoes), OTP verification with the redrive of
+ * held jobs, and two businesses with their own tokens, run against the real worker, webhook receiver and event resolver (in-memory ledger
  * and change log, model secret store, model FIFO queue, the Graph simulator over HTTP). Invariants are checked after
  * every step; see test/support/model/invariants.ts. Longer programs: `npm run chaos -- --runs N --seed S`.
  */
@@ -30,7 +31,7 @@ describe('worker under random fault programs', () => {
 });
 
 const number = (overrides: Partial<NumberSetup> = {}): NumberSetup => ({ registered: false, verification: 'VERIFIED', storedPin: 'correct', pinEnabled: true, ...overrides });
-const setup = (numbers: NumberSetup[], overrides: Partial<Setup> = {}): Setup => ({ numbers, businesses: 1, batchSize: 10, concurrency: 1, tokenStored: true, ...overrides });
+const setup = (numbers: NumberSetup[], overrides: Partial<Setup> = {}): Setup => ({ numbers, businesses: 1, batchSize: 10, concurrency: 1, tokenStored: true, ownTokens: 0, ...overrides });
 const register = (n: number, key: number, runAfter = true): Step => ({ kind: 'enqueue', n, action: 'register', reason: 'account_creation', key, runAfter });
 /** Meta decides or sees `fact` now; its webhook arrives once and the resolver runs, unless `overrides` say otherwise. */
 const meta = (fact: MetaFact, overrides: Partial<Extract<Step, { kind: 'meta' }>> = {}): Step => ({ kind: 'meta', fact, ageMinutes: 0, copies: 1, publishFails: false, resolve: 'now', ...overrides });
@@ -305,5 +306,150 @@ describe('counterexamples found by the suite, fixed', () => {
       },
       'invariant 10',
     );
+  });
+});
+
+describe('rotation, verification and business-token programs (issue 11)', () => {
+  it('a rotation whose setSecret answer was lost is resumed with its token: registers wait meanwhile, then use the new PIN', async () => {
+    // Prepare: Meta takes the new PIN but answers 502; a register comes while the rotation is unfinished
+    const program: Program = {
+      setup: setup([number()]),
+      steps: [
+        { kind: 'rotate_pin', n: 0, setFault: { type: 'apply_then_http500' }, echo: 'now' },
+        register(0, 1),
+        { kind: 'clock', ms: 5 * MINUTE },
+        { kind: 'rotate_pin', n: 0, echo: 'later' },
+        { kind: 'clock', ms: 5 * MINUTE },
+      ],
+    };
+
+    // Act
+    const result = await expectInvariants(program);
+
+    // Assess
+    const registers = requests(result, '101');
+    expect(registers.map((call) => call.answeredWith)).toEqual(['registered']);
+    expect(result.world.records.rotationPins.has(registers[0]!.pinUsed!)).toBe(true);
+  });
+
+  it('a rotation that dies right after Meta took the new PIN leaves registers waiting, then dead-lettered: never a guess', async () => {
+    // Prepare: call #16 of the rotation is testSecret's first (Meta has the new PIN, AWSCURRENT the old one)
+    const program: Program = {
+      setup: setup([number()]),
+      steps: [{ kind: 'rotate_pin', n: 0, crashAt: 16, echo: 'now' }, register(0, 1), { kind: 'clock', ms: 2 * HOUR }],
+    };
+
+    // Act
+    const result = await expectInvariants(program);
+
+    // Assess
+    expect(result.world.simulator.calls.filter((call) => call.operation === 'set_pin').map((call) => call.answeredWith)).toEqual(['pin set']);
+    expect(requests(result, '101')).toEqual([]);
+    expect(result.world.records.deadLetters.map((letter) => letter.envelope.category)).toEqual(['permanent_error']);
+  });
+
+  it('a lapsed verification: the register is held, verify confirm lifts the hold, the redrive registers', async () => {
+    // Prepare
+    const program: Program = {
+      setup: setup([number()]),
+      steps: [
+        { kind: 'verification', n: 0, status: 'EXPIRED' },
+        register(0, 1),
+        { kind: 'verify_confirm', n: 0, requestFirst: true, code: 'wrong', redrive: true },
+        { kind: 'verify_confirm', n: 0, requestFirst: true, code: 'right', redrive: true },
+      ],
+    };
+
+    // Act
+    const result = await expectInvariants(program);
+
+    // Assess
+    expect(result.world.records.verifications.map((record) => [record.ok, record.before.hold, record.after.hold])).toEqual([
+      [false, 'needs_verification', 'needs_verification'],
+      [true, 'needs_verification', undefined],
+    ]);
+    expect(requests(result, '101').map((call) => call.answeredWith)).toEqual(['registered']);
+  });
+
+  it('a verification confirmed while a PIN hold stands leaves the PIN hold', async () => {
+    // Prepare
+    const program: Program = {
+      setup: setup([number({ storedPin: 'wrong' })]),
+      steps: [register(0, 1), { kind: 'verify_confirm', n: 0, requestFirst: true, code: 'right', redrive: true }],
+    };
+
+    // Act
+    const result = await expectInvariants(program);
+
+    // Assess
+    expect(result.world.records.verifications.map((record) => [record.ok, record.before.hold, record.after.hold])).toEqual([[true, 'pin_rejected', 'pin_rejected']]);
+  });
+
+  it("two businesses with their own tokens: business #0's revoked token holds only business #0's jobs", async () => {
+    // Prepare: job-3 names no business, and the ledger has not learned it: it goes with the default token
+    const program: Program = {
+      setup: setup([number(), number()], { businesses: 2, ownTokens: 3, batchSize: 1 }),
+      steps: [
+        { kind: 'revoke_business_token', b: 0 },
+        { kind: 'enqueue', n: 0, action: 'register', reason: 'account_creation', key: 1, runAfter: true, withBusiness: true },
+        { kind: 'enqueue', n: 1, action: 'register', reason: 'account_creation', key: 2, runAfter: true, withBusiness: true },
+        { kind: 'enqueue', n: 0, action: 'register', reason: 'manual', key: 3, runAfter: true },
+      ],
+    };
+
+    // Act
+    const result = await expectInvariants(program);
+
+    // Assess
+    expect(result.world.records.deadLetters.map((letter) => [letter.envelope.jobKey, letter.envelope.category, letter.envelope.hold?.businessAccountId])).toEqual([
+      ['job-1', 'token_rejected', '102290129340398'],
+    ]);
+    const scopes = (id: string) => requests(result, id).map((call) => [call.answeredWith, result.world.secrets.tokenOf(call.tokenUsed)?.scope]);
+    expect(scopes('102')).toEqual([['registered', '102290129340399']]);
+    expect(scopes('101')).toEqual([['registered', undefined]]);
+  });
+});
+
+/** Counterexamples the suite found in the PIN rotation, fixed; each broke invariant 11 and must not again. */
+describe('rotation counterexamples found by the suite, fixed', () => {
+  it('a resumed setSecret refused by Meta does not roll back a PIN an earlier, unanswered set may have given Meta (invariant 11)', async () => {
+    // 1. setSecret sends the new PIN; Meta applies it, but the answer is lost (502): pending stays, registers wait (right).
+    // 2. The rotation is resumed with the same token; setSecret sends the same PIN again and Meta refuses it (133005,
+    //    an outcome "rejected"). setSecret rolls back: AWSPENDING dropped, pinRotation cleared. But Meta kept the PIN of
+    //    step 1: AWSCURRENT holds the old PIN, no label holds Meta's, and the next register gets 133005.
+    await expectInvariants({
+      setup: setup([number()]),
+      steps: [
+        { kind: 'rotate_pin', n: 0, setFault: { type: 'apply_then_http500' }, echo: 'now' },
+        { kind: 'rotate_pin', n: 0, setFault: { type: 'graph_error', code: 133005, httpStatus: 400 }, echo: 'now' },
+      ],
+    });
+  });
+
+  it('a resumed setSecret refused for its token (190) does not roll back a PIN Meta accepted before the crash (invariant 11)', async () => {
+    // 1. setSecret: Meta answers 200 (it has the new PIN); the rotation dies right after (before testSecret).
+    // 2. Meta revokes the token. 3. `pin rotate` resumes with the same token: setSecret resends, Meta answers 190,
+    //    whose outcome is "rejected": rolled back, though 190 says nothing about the PIN and Meta has had it since step 1.
+    await expectInvariants({
+      setup: setup([number()]),
+      steps: [{ kind: 'rotate_pin', n: 0, crashAt: 16, echo: 'now' }, { kind: 'revoke_token' }, { kind: 'rotate_pin', n: 0, echo: 'now' }],
+    });
+  });
+
+  it('the late echo of a resumed rotation\'s first PIN set does not hold the number (invariant 11e)', async () => {
+    // 1. setSecret: Meta takes the new PIN (200); the rotation dies before testSecret; Meta's PIN_CHANGED echo waits.
+    // 2-3. An hour later `pin rotate` resumes and finishes: pinRotation cleared, lastPinSet.at = now (not the set time).
+    // 4-5. A register (its first try answered 500) meets the echo, resolved meanwhile: 1 h before lastPinSet.at, it is
+    //    not taken as wa-registrar's own, so the number is held pin_changed against the rotated PIN, which Meta has.
+    await expectInvariants({
+      setup: setup([number()]),
+      steps: [
+        { kind: 'rotate_pin', n: 0, crashAt: 16, echo: 'later' },
+        { kind: 'clock', ms: HOUR },
+        { kind: 'rotate_pin', n: 0, echo: 'now' },
+        { kind: 'graph_faults', n: 0, faults: [{ type: 'http500' }], repeat: 1 },
+        register(0, 1),
+      ],
+    });
   });
 });

@@ -134,7 +134,8 @@ describe('PIN rotation steps', () => {
     expect(w.vault.valueAt(NAME, STAGE.previous)?.versionId).toBe(w.oldVersion);
     const number = await w.ledger.number(ID);
     expect(number.pinRotation).toBeUndefined();
-    expect(number.lastPinSet).toEqual({ at: w.clock.now(), version: token, by: 'rotation' });
+    // `sentAt`: when setSecret first sent the PIN (a minute before the finish here): Meta's echo of it holds nothing.
+    expect(number.lastPinSet).toEqual({ at: w.clock.now(), version: token, by: 'rotation', sentAt: w.clock.now() - 60_000 });
     // The stored value keeps the JSON shape of the one it replaced.
     expect(JSON.parse(w.vault.valueAt(NAME, STAGE.current)!.value!)).toEqual({ pin: pending });
   });
@@ -400,11 +401,22 @@ describe('crash at every point', () => {
         expect(at).toBeGreaterThan(4);
         return;
       }
+      // Once the first send is recorded, a refusal of the resend proves nothing about the first: nothing is rolled back.
+      // (Unless the crash came in the rollback of a refused first send, after the pending label was dropped: the resume
+      // then starts a new rotation, whose own first send is refused and rolled back.)
+      const mark = (await w.ledger.number(ID)).pinRotation;
+      const sentBeforeCrash = mark?.sentAt !== undefined && w.vault.valueAt(NAME, STAGE.pending)?.versionId === mark.pendingVersion;
       // Act: resume (pin rotate, or Secrets Manager's retry with the same token)
       const resumed = await rejection(rotateInProcess(w.deps, ID));
       // Assess
       const number = await w.ledger.number(ID);
       expect(w.meta.pin, `crash at effect ${at}`).toBe(pinAt(w, STAGE.current));
+      if (answer === 'refuses' && sentBeforeCrash) {
+        expect(resumed, `crash at effect ${at}`).toMatchObject({ kind: 'retry' });
+        expect(number.pinRotation, `crash at effect ${at}`).toBeDefined();
+        expectNoPinNobodyKnows(w, number);
+        continue;
+      }
       expect(number.pinRotation, `crash at effect ${at}`).toBeUndefined();
       expect(w.vault.valueAt(NAME, STAGE.pending) === undefined || w.vault.valueAt(NAME, STAGE.pending)?.versionId === w.vault.valueAt(NAME, STAGE.current)?.versionId).toBe(true);
       if (answer === 'accepts') {

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AppGates } from '../../../shared/ledger/port.ts';
 import type { GraphSimulator } from '../../../tools/graph-simulator.ts';
 import type { Delivery, GraphEvent, NumberConditions, Records } from './records.ts';
 
@@ -23,6 +24,8 @@ export interface Invocation {
   groups: Map<string, { deliveries: Delivery[]; current: number }>;
   /** Graph answers per number not yet followed by a ledger write (a crash now would lose them). */
   unrecorded: Map<string, GraphEvent[]>;
+  /** The app's gates on the ledger when the invocation started (what every delivery of it read, or later). */
+  gatesAtStart?: AppGates;
 }
 
 export const invocations = new AsyncLocalStorage<Invocation>();
@@ -140,7 +143,13 @@ export function safeJson(value: unknown): string {
  * worker is on, the simulator's view of the number is taken just before (what a pre-flight read would show),
  * and a crashed invocation sends nothing more.
  */
-export function instrumentGraph<T extends object>(client: T, hooks: InstrumentHooks, conditionsOf: (phoneNumberId: string) => NumberConditions, simulator: GraphSimulator): T {
+export function instrumentGraph<T extends object>(
+  client: T,
+  hooks: InstrumentHooks,
+  conditionsOf: (phoneNumberId: string) => NumberConditions,
+  simulator: GraphSimulator,
+  ledgerView: (phoneNumberId: string) => Promise<Pick<NumberConditions, 'pinRotation' | 'business' | 'gates'>>,
+): T {
   const operations: Record<string, GraphEvent['operation']> = { register: 'register', deregister: 'deregister', readState: 'read_state' };
   return new Proxy(client, {
     get(object, property, receiver) {
@@ -164,6 +173,12 @@ export function instrumentGraph<T extends object>(client: T, hooks: InstrumentHo
           callsBefore: simulator.calls.length,
         };
         hooks.records.graph.push(event);
+        // The ledger as the call leaves (no other delivery writes the number meanwhile: one group per number).
+        const view = await ledgerView(phoneNumberId);
+        const body = event.delivery?.body;
+        const jobBusiness = body === undefined ? undefined : (JSON.parse(body) as { businessAccountId?: string }).businessAccountId;
+        const business = jobBusiness ?? view.business;
+        Object.assign(event.before, view, business === undefined ? {} : { business }, invocation?.gatesAtStart ? { gatesAtStart: invocation.gatesAtStart } : {});
         try {
           const result = (await Reflect.apply(value, object, args)) as { kind?: unknown; why?: unknown } | undefined;
           // The client gave up before the answer came (a machine under load can make 100 ms pass): the worker never had it.

@@ -1,3 +1,4 @@
+import { simulatorDigest } from '../../../tools/graph-simulator.ts';
 import { jobId, type GraphEvent, type MetaChange, type OperatorEvent, type ResolvedEvent } from './records.ts';
 import { businessOf } from './program.ts';
 import { ledgerSaysEnded } from './worker-adapter.ts';
@@ -12,6 +13,8 @@ const unknownToWorker = (event: GraphEvent) => event.lost || event.timedOut === 
 const BLOCK_MS = 72 * 3_600_000;
 /** Meta's 72-hour window plus the worker's 15-minute margin (WINDOW_MARGIN_MINUTES). */
 const WINDOW_MS = 72 * 3_600_000 + 15 * 60_000;
+/** How close to wa-registrar's own PIN set a PIN_CHANGED is taken as its echo (shared/events/resolve.ts). */
+const OWN_SET_SLACK_MS = 5 * 60_000;
 const PIN_REFUSAL = /^error (133005|133008|133009)$/;
 const TOKEN_REFUSAL = /^error (190|0)$/;
 /** Dead-letter categories that say why a saga's register could not be sent (invariant 4). */
@@ -30,6 +33,9 @@ export async function checkStep(world: World): Promise<string[]> {
     ...approvals(world),
     ...pinChanges(world),
     ...accountRestrictions(world),
+    ...(await pinRotations(world)),
+    ...verifications(world),
+    ...businessTokens(world),
   ];
 }
 
@@ -237,7 +243,9 @@ function sagas(world: World): string[] {
     if (!last || last.operation !== 'deregister' || !tookEffect || world.simulator.number(id)?.registered) continue;
     const job = jobId(last.delivery!.jobKey, last.delivery!.generation);
     const letters = world.records.deadLetters.filter((letter) => jobId(letter.envelope.jobKey, letter.envelope.redriveGeneration) === job);
-    const why = letters.find((letter) => REGISTER_IMPOSSIBLE.has(letter.envelope.category) || letter.envelope.hold !== undefined);
+    // A PIN rotation marked after the deregister (and never finished) makes the register wait, then dead-letter.
+    const rotatedSince = world.records.rotations.some((rotation) => rotation.phoneNumberId === id && rotation.marked && rotation.seq > last.startSeq);
+    const why = letters.find((letter) => REGISTER_IMPOSSIBLE.has(letter.envelope.category) || letter.envelope.hold !== undefined || (rotatedSince && letter.envelope.category === 'permanent_error'));
     const prefix = `invariant 4 (saga): ${id} left deregistered by ${last.delivery!.action} job ${job} (deregister at ${world.time(last.before.now)})`;
     if (!why) {
       found.push(`${prefix}; dead letter: ${letters.map((letter) => letter.envelope.category).join(', ') || 'none'}`);
@@ -393,7 +401,11 @@ function approvalsMet(world: World): string[] {
  */
 function pinChanges(world: World): string[] {
   const found: string[] = [];
-  const events = processed(world).filter(({ change }) => change.field === 'security');
+  // The echo of wa-registrar's own PIN set is no PIN someone else chose. A change within 5 minutes of such a set
+  // cannot be told from its echo (the resolver takes it as wa-registrar's own, by design: OWN_PIN_CHANGE_SLACK_MS).
+  const echoes = world.records.changes.filter((change) => change.echo);
+  const nearOwnSet = (change: MetaChange) => echoes.some((echo) => echo.phoneNumberId === change.phoneNumberId && Math.abs(echo.eventAt - change.eventAt) <= OWN_SET_SLACK_MS);
+  const events = processed(world).filter(({ change }) => change.field === 'security' && !change.echo && !nearOwnSet(change));
   if (events.length === 0) return found;
   const clears = world.records.operator.filter((operator) => operator.kind === 'hold_clear' && operator.cleared !== 'accountHold');
   for (const register of requests(world)) {
@@ -444,6 +456,122 @@ function accountRestrictions(world: World): string[] {
     );
     if (!cleared) {
       found.push(`invariant 10 (nothing sent while the business is restricted): ${describeRequest(world, request)}, while ${waba} is restricted by ${String(current.value.event)} of ${world.time(current.eventAt)} (${current.changeId.slice(0, 8)}); answered ${request.answeredWith ?? '?'}`);
+    }
+  }
+  return found;
+}
+
+/**
+ * 11. PIN rotations. Why: a rotation changes Meta's PIN; a crash, a timeout or a refusal halfway must never leave Meta
+ * with a PIN nobody knows, nor let a register guess between the old and the new one.
+ * (a) While a number is watched (its PIN at Meta was AWSCURRENT's or AWSPENDING's, and nobody changed a PIN from
+ * outside since: WhatsApp Manager, an operator storing another PIN), Meta's PIN stays AWSCURRENT's or AWSPENDING's.
+ * (b) While Meta has the AWSPENDING PIN and it differs from AWSCURRENT's, the ledger marks that rotation (`pinRotation`)
+ * (for watched numbers: an operator who stores another PIN after a rotation makes AWSCURRENT differ on purpose).
+ * (c) No register is sent while the ledger marks a rotation.
+ * (d) Once Meta's PIN is a rotation's and AWSCURRENT (a finished rotation), every register sends that PIN (no 133005
+ * because a worker kept the old one).
+ * (e) The echo of the rotation's own PIN set (Meta's PIN_CHANGED webhook) never holds the number.
+ */
+async function pinRotations(world: World): Promise<string[]> {
+  const found: string[] = [];
+  for (const id of world.numbers) {
+    const stages = world.secrets.pinStages(id);
+    const pin = world.simulator.number(id)?.pin;
+    const meta = pin === undefined ? undefined : simulatorDigest(pin);
+    const agrees = meta !== undefined && (meta === stages.current?.digest || meta === stages.pending?.digest);
+    const watched = world.pinWatch.get(id) === true;
+    if (watched && !agrees) {
+      found.push(`invariant 11 (never a PIN nobody knows): Meta's PIN for ${id} is ${world.catalog.label(meta)}, but AWSCURRENT holds ${world.catalog.label(stages.current?.digest)} and AWSPENDING ${world.catalog.label(stages.pending?.digest)}`);
+    }
+    world.pinWatch.set(id, agrees);
+    if (watched && meta !== undefined && stages.pending && meta === stages.pending.digest && meta !== stages.current?.digest) {
+      const marked = (await world.rawNumber(id)).pinRotation;
+      if (marked?.pendingVersion !== stages.pending.version) {
+        found.push(`invariant 11 (Meta's new PIN is marked): Meta has ${id}'s AWSPENDING PIN (${stages.pending.version}), AWSCURRENT is another, and the ledger marks ${marked ? `rotation ${marked.pendingVersion}` : 'no rotation'}`);
+      }
+    }
+  }
+  for (const event of requests(world)) {
+    if (event.operation !== 'register') continue;
+    if (event.before.pinRotation !== undefined) {
+      found.push(`invariant 11 (no register during a rotation): ${describeRequest(world, event)} while the ledger marked rotation ${event.before.pinRotation}; answered ${event.answeredWith ?? '?'}`);
+    }
+    const { metaPin, currentPin } = event.before;
+    if (metaPin !== undefined && world.records.rotationPins.has(metaPin) && metaPin === currentPin && event.pinDigest !== metaPin) {
+      found.push(`invariant 11 (the rotated PIN is used): ${describeRequest(world, event)} sent ${world.catalog.label(event.pinDigest)}, while Meta and AWSCURRENT had ${world.catalog.label(metaPin)}; answered ${event.answeredWith ?? '?'}`);
+    }
+  }
+  const echoes = world.records.changes.filter((change) => change.echo);
+  for (const letter of world.records.deadLetters) {
+    const hold = letter.envelope.hold;
+    if (letter.envelope.category !== 'pin_changed' || hold?.since === undefined) continue;
+    const id = letter.envelope.job?.phoneNumberId;
+    const since = Date.parse(hold.since);
+    const echo = echoes.find((change) => change.phoneNumberId === id && change.eventAt === since);
+    const other = world.records.changes.some((change) => change.field === 'security' && !change.echo && change.phoneNumberId === id && change.eventAt === since);
+    if (echo && !other) found.push(`invariant 11 (our own PIN set holds nothing): job ${letter.envelope.jobKey} was dead-lettered pin_changed by the echo ${echo.changeId.slice(0, 8)} of the rotation's PIN set`);
+  }
+  return found;
+}
+
+/**
+ * 12. Verification. Why: `verify confirm` is the way out of a needs_verification hold, and only of that one.
+ * A confirmed verification lifts a needs_verification hold and leaves any other hold (and the account hold) as it
+ * was; a failed one changes no hold. (No register while Meta's verification is not VERIFIED is invariant 3.)
+ */
+function verifications(world: World): string[] {
+  const found: string[] = [];
+  for (const { phoneNumberId, ok, before, after } of world.records.verifications) {
+    const expected = ok && before.hold === 'needs_verification' ? { ...before, hold: undefined } : before;
+    if (after.hold !== expected.hold || after.accountHold !== expected.accountHold) {
+      found.push(`invariant 12 (verification lifts its own hold only): verify confirm of ${phoneNumberId} ${ok ? 'succeeded' : 'failed'}; holds went from ${JSON.stringify(before)} to ${JSON.stringify(after)}`);
+    }
+  }
+  return found;
+}
+
+/**
+ * 13. Businesses with their own tokens. Why: a Solution Partner's businesses each have a token; one business's token
+ * must neither be sent for another's numbers nor stop them.
+ * (a) Each register or deregister reaches Graph with the token of its number's business when the worker knows the
+ * business (the job names it, or the ledger learned it) and the business has its own token; else with the default token.
+ * (b) A token_rejected dead letter names the gate of its own number's business (or the default token's, when the worker
+ * could not know better): never another business's.
+ * (c) No request uses a token version that the ledger's gate for that token named when its invocation started and
+ * still names.
+ */
+function businessTokens(world: World): string[] {
+  const found: string[] = [];
+  for (const event of requests(world)) {
+    const token = world.secrets.tokenOf(event.tokenDigest);
+    const business = event.before.business;
+    const expected = business !== undefined && event.before.ownTokens.includes(business) ? business : undefined;
+    if (token?.scope !== expected) {
+      found.push(
+        `invariant 13 (the business's own token): ${describeRequest(world, event)} (business ${business ?? 'unknown to the worker'}) used ${token ? (token.scope ? `business ${token.scope}'s token` : 'the default token') : 'a token never stored'} (${world.catalog.label(event.tokenDigest)}), expected ${expected ? `business ${expected}'s own token` : 'the default token'}`,
+      );
+    }
+    if (token && event.before.gates && event.before.gatesAtStart) {
+      // Read by the model itself (not through the worker's tokenGateOf): the default gate, or the business's own.
+      const gated = (gates: NonNullable<typeof event.before.gates>) => (token.scope === undefined ? gates.tokenGate : gates.businessTokenGates?.[token.scope])?.tokenVersion === token.version;
+      if (gated(event.before.gatesAtStart) && gated(event.before.gates)) {
+        found.push(`invariant 13 (no gated token version): ${describeRequest(world, event)} used ${world.catalog.label(event.tokenDigest)} (version ${token.version}), which the ledger's ${token.scope ? `gate of business ${token.scope}` : 'token gate'} names`);
+      }
+    }
+  }
+  for (const letter of world.records.deadLetters) {
+    if (letter.envelope.category !== 'token_rejected') continue;
+    const id = letter.envelope.job?.phoneNumberId;
+    if (id === undefined || !world.numbers.includes(id)) continue;
+    const own = world.businessOfNumber(id);
+    const scope = letter.envelope.hold?.businessAccountId;
+    const named = letter.envelope.job?.businessAccountId;
+    const hadOwn = world.secrets.tokenVersions(own).some((version) => version.seq < letter.seq);
+    if (scope !== undefined && scope !== own) {
+      found.push(`invariant 13 (one business's token holds only its own jobs): job ${letter.envelope.jobKey} of ${id} (business ${own}) was dead-lettered token_rejected by business ${scope}'s token gate`);
+    } else if (scope === undefined && named === own && hadOwn) {
+      found.push(`invariant 13 (one business's token holds only its own jobs): job ${letter.envelope.jobKey} of ${id} names business ${own}, which has its own token, and was dead-lettered token_rejected by the default token's gate`);
     }
   }
   return found;

@@ -28,12 +28,14 @@ const ACCOUNT_UPDATES: Record<AccountUpdate, { effect: AccountEffect; value: (ti
 const NEW_NAME_STATUS: Record<string, string> = { APPROVED: 'APPROVED', REJECTED: 'DECLINED' };
 
 const REQUESTER = '1234567890';
+/** The requester Meta names for a PIN wa-registrar set through the API (its system user): another change than a person's. */
+export const API_REQUESTER = '61550000000001';
 
 /**
  * Makes the fact happen at Meta and returns the change its webhook reports (recorded as the model's truth). Its event
  * time is `ageMs` ago (a late webhook); what it does to the simulator happens now.
  */
-export function metaChange(world: World, fact: MetaFact, ageMs = 0, effects = true): MetaChange {
+export function metaChange(world: World, fact: MetaFact, ageMs = 0, effects = true, requester = REQUESTER): MetaChange {
   const happenedAt = world.clock.now() - ageMs;
   const time = Math.floor(happenedAt / 1000);
   const base = { seq: world.records.nextSeq(), time, eventAt: time * 1000, happenedAt };
@@ -64,7 +66,7 @@ export function metaChange(world: World, fact: MetaFact, ageMs = 0, effects = tr
     } else {
       // The person changed the PIN in WhatsApp Manager: a register with the stored (older) PIN now gets 133005.
       if (effects && fact.event === 'PIN_CHANGED') number.pin = world.newMetaPin(phoneNumberId);
-      const value = { display_phone_number: displayDigitsOf(index), event: fact.event, requester: REQUESTER };
+      const value = { display_phone_number: displayDigitsOf(index), event: fact.event, requester };
       change = { ...base, changeId: changeIdOf('security', businessAccountId, time, value), field: 'security', businessAccountId, value, phoneNumberId, security: fact.event };
     }
   }

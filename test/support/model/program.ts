@@ -21,6 +21,8 @@ export interface Setup {
   batchSize: number;
   concurrency: 1 | 2;
   tokenStored: boolean;
+  /** Businesses (bit b: business #b) that start with their own token (TOKEN_SECRET_PREFIX + WABA id), valid at Meta. */
+  ownTokens: number;
 }
 
 /**
@@ -41,7 +43,8 @@ export type Signature = 'valid' | 'wrong_secret' | 'malformed' | 'missing' | 'ta
 
 /** `n` is a number index, taken modulo the number count (so shrinking the setup keeps steps valid). */
 export type Step =
-  | { kind: 'enqueue'; n: number; action: JobAction; reason: JobReason; region?: string; key: number; runAfter: boolean }
+  /** `withBusiness`: the job names its number's business account (else the worker learns it from the ledger, or not). */
+  | { kind: 'enqueue'; n: number; action: JobAction; reason: JobReason; region?: string; key: number; runAfter: boolean; withBusiness?: boolean }
   /** The exact message of an earlier send again: a duplicate, or a late redelivery once the job ended. */
   | { kind: 'resend'; pick: number }
   /** `dlq redrive <id>` (with `--force` or not) for one dead letter: the job again with generation + 1. */
@@ -56,6 +59,24 @@ export type Step =
   | { kind: 'new_name_status'; n: number; status: string }
   | { kind: 'revoke_token' }
   | { kind: 'store_token'; valid: boolean }
+  /** Meta revokes business #b's own token (the one stored now). */
+  | { kind: 'revoke_business_token'; b: number }
+  /** The operator stores a new version of business #b's own token (valid at Meta, or not). */
+  | { kind: 'store_business_token'; b: number; valid: boolean }
+  /**
+   * `wa-registrar pin rotate`: Secrets Manager's rotation steps for the number's PIN secret (resuming an unfinished
+   * rotation with its own token). `crashAt`: the rotation dies before its `crashAt`th call of the vault, the ledger or
+   * Graph (never resumed unless a later step rotates again). `setFault`: Meta's answer to setSecret's POST. `echo`: when
+   * Meta's PIN changed, Meta's PIN_CHANGED webhook for it arrives now (and is resolved) or waits for the resolver.
+   */
+  | { kind: 'rotate_pin'; n: number; crashAt?: number; setFault?: SimulatedFault; echo: 'now' | 'later' }
+  /** `wa-registrar verify request <id>`: Meta sends a code by SMS. */
+  | { kind: 'verify_request'; n: number }
+  /**
+   * `wa-registrar verify confirm <id> <code>` with the code Meta sent (or a wrong one), after `verify request` when
+   * `requestFirst`; then (`redrive`) the redrive of the number's needs_verification dead letters.
+   */
+  | { kind: 'verify_confirm'; n: number; requestFirst: boolean; code: 'right' | 'wrong'; redrive: boolean }
   | { kind: 'store_pin'; n: number; value: 'correct' | 'wrong' | 'malformed' | 'delete' }
   /** `wa-registrar hold clear <id> [--force]`, or `hold clear --token`. */
   | { kind: 'hold_clear'; n: number; force: boolean }
@@ -158,6 +179,7 @@ const enqueueArb = fc.record({
   region: fc.option(fc.constantFrom(...DATA_LOCALIZATION_REGIONS.slice(0, 4)), { nil: undefined }),
   key: fc.nat(7),
   runAfter: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  withBusiness: fc.oneof({ weight: 2, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
 }).map((step): Step => {
   // A region is part of register and set_localization jobs only; deregister jobs with one are invalid.
   const { region, ...rest } = step;
@@ -211,6 +233,23 @@ const webhookArb = fc.record({
   resolve: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
 });
 
+/** Meta's answers to a rotation's setSecret: unknown outcomes (retry, pending stays) and refusals (rollback). */
+const setFaultArb: fc.Arbitrary<SimulatedFault> = fc.oneof(
+  { weight: 2, arbitrary: fc.constantFrom<SimulatedFault>({ type: 'http500' }, { type: 'drop' }, { type: 'apply_then_http500' }, { type: 'hang' }, { type: 'apply_then_hang' }) },
+  { weight: 2, arbitrary: fc.constantFrom(133005, 100, 131000, 190).map((code) => graphErrorFault(code)) },
+);
+
+const rotateArb = fc.record({
+  kind: fc.constant('rotate_pin' as const),
+  n,
+  crashAt: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.nat(14) }),
+  setFault: fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: setFaultArb }),
+  echo: fc.constantFrom<'now' | 'later'>('now', 'later'),
+}).map((step): Step => {
+  const { crashAt, setFault, ...rest } = step;
+  return { ...rest, ...(crashAt === undefined ? {} : { crashAt }), ...(setFault === undefined ? {} : { setFault }) };
+});
+
 const clockArb = fc.oneof(
   fc.constantFrom(MINUTE, 5 * MINUTE, 16 * MINUTE, HOUR, 12 * HOUR, 25 * HOUR, 72 * HOUR, 72 * HOUR + 10 * MINUTE, 4 * DAY),
   fc.integer({ min: MINUTE, max: 7 * DAY }),
@@ -230,6 +269,20 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('new_name_status' as const), n, status: fc.constantFrom('APPROVED', 'PENDING_REVIEW', 'NONE', 'EXPIRED') }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'revoke_token' as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('store_token' as const), valid: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('revoke_business_token' as const), b: fc.nat(1) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('store_business_token' as const), b: fc.nat(1), valid: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }) },
+  { weight: 4, arbitrary: rotateArb },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('verify_request' as const), n }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('verify_confirm' as const),
+      n,
+      requestFirst: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+      code: fc.constantFrom<'right' | 'wrong'>('right', 'right', 'wrong'),
+      redrive: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('store_pin' as const), n, value: fc.constantFrom<'correct' | 'wrong' | 'malformed' | 'delete'>('correct', 'correct', 'wrong', 'malformed', 'delete') }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('hold_clear' as const), n, force: fc.boolean() }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'hold_clear_token' as const }) },
@@ -255,6 +308,7 @@ const setupArb: fc.Arbitrary<Setup> = fc.record({
   batchSize: fc.oneof(fc.constant(10), fc.integer({ min: 1, max: 10 })),
   concurrency: fc.constantFrom<1 | 2>(1, 2),
   tokenStored: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  ownTokens: fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) }),
 });
 
 /** Random programs of 1 to `maxSteps` steps over 1-4 numbers (lengths spread over the whole range). */

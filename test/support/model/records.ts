@@ -1,4 +1,5 @@
 import type { DeadLetterEnvelopeV1 } from '../../../shared/jobs/dlq-envelope.v1.ts';
+import type { AppGates } from '../../../shared/ledger/port.ts';
 
 /**
  * What a model run remembers: every delivery, Graph request, outcome, operator action and dead letter, in one
@@ -37,6 +38,17 @@ export interface NumberConditions {
   registered?: boolean;
   /** Secrets Manager holds a usable PIN for the number (not what a cache may still serve). */
   pinStored: boolean;
+  /** Digests of Meta's PIN for the number and of the PIN labelled AWSCURRENT, when there are such PINs. */
+  metaPin?: string;
+  currentPin?: string;
+  /** Businesses whose own token is stored now. */
+  ownTokens: string[];
+  /** The ledger right before the call: the rotation it marks, the number's business as known (the job's, else the ledger's). */
+  pinRotation?: string;
+  business?: string;
+  /** The app's gates on the ledger right before the call, and when its invocation started. */
+  gates?: AppGates;
+  gatesAtStart?: AppGates;
 }
 
 export interface GraphEvent {
@@ -102,6 +114,17 @@ export interface MetaChange {
   decision?: string;
   security?: 'PIN_CHANGED' | 'PIN_RESET_REQUEST';
   account?: AccountEffect;
+  /** A PIN_CHANGED that echoes wa-registrar's own PIN set (a rotation's setSecret): not a PIN someone else chose. */
+  echo?: boolean;
+}
+
+/** One `verify confirm`: what it answered and the number's holds on the ledger before and after. */
+export interface VerificationRecord {
+  seq: number;
+  phoneNumberId: string;
+  ok: boolean;
+  before: { hold?: string; accountHold?: string };
+  after: { hold?: string; accountHold?: string };
 }
 
 /** One POST to the receiver. */
@@ -177,6 +200,11 @@ export class Records {
   readonly resolved: ResolvedEvent[] = [];
   /** Registrations and deregistrations someone made outside wa-registrar (the `external` step). */
   readonly external: Array<{ seq: number; at: number; phoneNumberId: string; registered: boolean }> = [];
+  /** Digests of the PINs PIN rotations generated (stored AWSPENDING, then maybe set at Meta). */
+  readonly rotationPins = new Set<string>();
+  /** Rotation steps: when a rotation step ran (seq) for which number, and whether the ledger marked a rotation after it. */
+  readonly rotations: Array<{ seq: number; phoneNumberId: string; marked: boolean }> = [];
+  readonly verifications: VerificationRecord[] = [];
   /** Jobs put on the queue (by the program or a redrive): the first body sent under each identity. */
   readonly enqueued = new Map<string, { jobKey: string; generation: number; phoneNumberId: string; body: string }>();
   /** Readable timeline for the counterexample report. */

@@ -37,7 +37,7 @@ function fact(value: MetaFact, number: (index: number) => string): string {
 export function describeStep(step: Step, number: (index: number) => string): string {
   switch (step.kind) {
     case 'enqueue':
-      return `enqueue ${step.action} ${number(step.n)} reason=${step.reason}${step.region ? ` region=${step.region}` : ''} key=job-${step.key}${step.runAfter ? '' : ' (no poll yet)'}`;
+      return `enqueue ${step.action} ${number(step.n)} reason=${step.reason}${step.region ? ` region=${step.region}` : ''}${step.withBusiness ? ' (with its businessAccountId)' : ''} key=job-${step.key}${step.runAfter ? '' : ' (no poll yet)'}`;
     case 'resend':
       return `resend earlier message #${step.pick} exactly (duplicate / late redelivery)`;
     case 'redrive':
@@ -60,6 +60,16 @@ export function describeStep(step: Step, number: (index: number) => string): str
       return `Meta revokes the stored token`;
     case 'store_token':
       return `operator stores a new token version${step.valid ? '' : ' (one Meta does not accept)'}`;
+    case 'revoke_business_token':
+      return `Meta revokes business #${step.b}'s own token`;
+    case 'store_business_token':
+      return `operator stores a new version of business #${step.b}'s own token${step.valid ? '' : ' (one Meta does not accept)'}`;
+    case 'rotate_pin':
+      return `pin rotate ${number(step.n)}${step.setFault ? `; Meta answers setSecret with ${fault(step.setFault)}` : ''}${step.crashAt === undefined ? '' : `; the rotation dies before its call #${step.crashAt}`}; the echo webhook ${step.echo === 'now' ? 'is resolved now' : 'waits'}`;
+    case 'verify_request':
+      return `verify request ${number(step.n)} (SMS)`;
+    case 'verify_confirm':
+      return `${step.requestFirst ? `verify request ${number(step.n)}, then ` : ''}verify confirm ${number(step.n)} with the ${step.code} code${step.redrive ? ', then redrive its needs_verification dead letters' : ''}`;
     case 'store_pin':
       return step.value === 'delete' ? `operator deletes ${number(step.n)}'s PIN secret` : `operator stores a ${step.value} PIN for ${number(step.n)} (new version)`;
     case 'hold_clear':
@@ -88,7 +98,8 @@ function formatProgram(program: Program): string {
   const ids = numberIds(program.setup);
   const number = (index: number) => ids[index % ids.length]!;
   const lines = [
-    `setup: batch size ${program.setup.batchSize}, ${program.setup.concurrency} concurrent invocation(s), token ${program.setup.tokenStored ? 'stored' : 'NOT stored'}, ${program.setup.businesses} business account(s) (#0 ${BUSINESS_IDS[0]}${program.setup.businesses > 1 ? `, #1 ${BUSINESS_IDS[1]}` : ''})`,
+    `setup: batch size ${program.setup.batchSize}, ${program.setup.concurrency} concurrent invocation(s), token ${program.setup.tokenStored ? 'stored' : 'NOT stored'}, ${program.setup.businesses} business account(s) (#0 ${BUSINESS_IDS[0]}${program.setup.businesses > 1 ? `, #1 ${BUSINESS_IDS[1]}` : ''})` +
+      `${(program.setup.ownTokens ?? 0) & 3 ? `, own tokens for business${[0, 1].filter((b) => b < program.setup.businesses && (program.setup.ownTokens & (1 << b))).map((b) => ` #${b}`).join(',')}` : ''}`,
     ...program.setup.numbers.map(
       (setup, index) =>
         `  number ${ids[index]} (business #${BUSINESS_IDS.indexOf(businessOf(program.setup, index) as (typeof BUSINESS_IDS)[number])}): ${setup.registered ? 'registered' : 'not registered'}, ${setup.verification}, two-step PIN ${setup.pinEnabled ? 'on' : 'off'}, stored PIN ${setup.storedPin}`,

@@ -2,8 +2,9 @@ import { toJobMessage } from '../../../shared/jobs/enqueue.ts';
 import type { JobV1 } from '../../../shared/jobs/job.v1.ts';
 import { decideRedrive } from '../../../shared/dead-letters/index.ts';
 import { simulatorDigest, type SimulatedFault, type SimulatedReadFault } from '../../../tools/graph-simulator.ts';
-import type { Step } from './program.ts';
+import { BUSINESS_IDS, type Step } from './program.ts';
 import { deliver, earlierChange, metaChange } from './meta.ts';
+import { deadLetterOf, rotatePin, verifyConfirm, verifyRequest } from './operations.ts';
 import { clearHold } from './worker-adapter.ts';
 import type { World } from './world.ts';
 
@@ -25,6 +26,7 @@ export async function applyStep(world: World, step: Step): Promise<void> {
         phoneNumberId: id,
         reason: step.reason,
         ...(step.region ? { dataLocalizationRegion: step.region as JobV1['dataLocalizationRegion'] } : {}),
+        ...(step.withBusiness ? { businessAccountId: world.businessOfNumber(id) } : {}),
         idempotencyKey: `job-${step.key}`,
       };
       world.sendJob(toJobMessage(job), 'enqueue');
@@ -77,7 +79,32 @@ export async function applyStep(world: World, step: Step): Promise<void> {
       operator('store_token', simulatorDigest(value));
       break;
     }
+    case 'revoke_business_token': {
+      const current = world.secrets.currentToken(businessAt(world, step.b));
+      if (current !== undefined) world.acceptedTokens.delete(current);
+      world.simulator.setTokens([...world.acceptedTokens]);
+      break;
+    }
+    case 'store_business_token': {
+      const value = world.newToken(step.valid);
+      world.simulator.setTokens([...world.acceptedTokens]);
+      world.secrets.storeToken(value, businessAt(world, step.b));
+      operator('store_token', simulatorDigest(value));
+      break;
+    }
+    case 'rotate_pin':
+      await rotatePin(world, { ...step, ...(step.setFault ? { setFault: affordable(world, step.setFault) } : {}) });
+      break;
+    case 'verify_request':
+      await verifyRequest(world, id);
+      break;
+    case 'verify_confirm':
+      if (step.requestFirst) await verifyRequest(world, id);
+      await verifyConfirm(world, id, step.code, step.redrive);
+      break;
     case 'store_pin': {
+      // Another PIN stored by hand: Meta's PIN may be none Secrets Manager holds, and that is the operator's doing.
+      if (step.value !== 'correct') world.pinWatch.set(id, false);
       if (step.value === 'delete') world.secrets.deletePin(id);
       else if (step.value === 'malformed') world.secrets.storeMalformedPin(id);
       else {
@@ -111,6 +138,8 @@ export async function applyStep(world: World, step: Step): Promise<void> {
       world.clock.advance(step.ms);
       break;
     case 'meta': {
+      // A PIN changed in WhatsApp Manager is a PIN nobody stored: invariant 11 stops watching the number.
+      if (step.fact.kind === 'security' && step.fact.event === 'PIN_CHANGED') world.pinWatch.set(world.numberId(step.fact.n), false);
       const change = metaChange(world, step.fact, step.ageMinutes * 60_000);
       world.records.note(`  at Meta: ${change.field} ${change.changeId.slice(0, 8)} (time ${world.time(change.eventAt)})`);
       // The earlier change is made after this one only in the model: at Meta it happened first (it changes nothing now).
@@ -141,6 +170,9 @@ export async function applyStep(world: World, step: Step): Promise<void> {
   await world.runUntilQuiet();
 }
 
+/** Business #b of the setup (modulo the count). */
+const businessAt = (world: World, b: number): string => BUSINESS_IDS[b % world.setup.businesses]!;
+
 /** 'hang' faults cost real time; past the program's allowance they become an HTTP 500 (also an unknown outcome). */
 function affordable<F extends SimulatedFault | SimulatedReadFault>(world: World, fault: F): F {
   if (fault.type !== 'hang' && fault.type !== 'apply_then_hang') return fault;
@@ -157,20 +189,7 @@ function redrive(world: World, pick: number, force: boolean): void {
   const letter = candidates[pick % Math.max(1, candidates.length)];
   if (!letter) return world.records.note('  redrive: the dead-letter queue is empty');
   const envelope = letter.envelope;
-  const decision = decideRedrive(
-    {
-      messageId: letter.messageId,
-      receiptHandle: '',
-      category: envelope.category,
-      deadLetteredAt: letter.at,
-      ...(envelope.eligibleAt ? { eligibleAt: Date.parse(envelope.eligibleAt) } : {}),
-      job: envelope.job!,
-      jobKey: envelope.jobKey,
-      redriveGeneration: envelope.redriveGeneration,
-    },
-    { kind: 'ids', ids: [letter.messageId], force },
-    world.clock.now(),
-  );
+  const decision = decideRedrive(deadLetterOf(letter), { kind: 'ids', ids: [letter.messageId], force }, world.clock.now());
   if (!decision.redrive) return world.records.note(`  redrive ${letter.messageId} refused: ${decision.why}`);
   letter.redriven = true;
   const message = toJobMessage({ ...envelope.job!, idempotencyKey: envelope.jobKey }, { redriveGeneration: envelope.redriveGeneration + 1 });

@@ -43,6 +43,7 @@ export function modelConfig(graphBaseUrl: string): WorkerConfig {
     JOB_QUEUE_URL: 'https://sqs.model.local/000000000000/jobs.fifo',
     DEAD_LETTER_QUEUE_URL: 'https://sqs.model.local/000000000000/dead-letters.fifo',
     TOKEN_SECRET_ID: 'model/token',
+    TOKEN_SECRET_PREFIX: 'model/token/',
     PIN_SECRET_PREFIX: 'model/pin/',
     ATTEMPT_LIMIT: '10',
     ATTEMPT_WINDOW_HOURS: '72',

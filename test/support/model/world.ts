@@ -4,7 +4,7 @@ import type { WorkerConfig } from '../../../shared/config.ts';
 import { HttpGraphClient } from '../../../shared/graph/http-graph-client.ts';
 import type { AttemptLedger } from '../../../shared/ledger/port.ts';
 import { JOB_QUEUE } from '../../../infra/definitions.ts';
-import { startGraphSimulator, type GraphSimulator } from '../../../tools/graph-simulator.ts';
+import { simulatorDigest, startGraphSimulator, type GraphSimulator } from '../../../tools/graph-simulator.ts';
 import { InMemoryAttemptLedger } from '../in-memory-ledger.ts';
 import { FifoQueue, type MessageAttributes, type QueueMessage } from './fifo-queue.ts';
 import { instrumentGraph, instrumentPort, invocations, matchSimulatorCall, type ArmedFault, type InstrumentHooks, type Invocation } from './instrument.ts';
@@ -54,11 +54,17 @@ export class World {
   /** Every job message sent, for resends. */
   readonly sent: JobMessage[] = [];
   readonly acceptedTokens = new Set<string>();
+  /**
+   * Numbers whose PIN at Meta is one Secrets Manager holds (AWSCURRENT or AWSPENDING) since the last step that changed
+   * a PIN from outside (someone in WhatsApp Manager, an operator storing another PIN): invariant 11 watches these.
+   */
+  readonly pinWatch = new Map<string, boolean>();
   readonly startedAt = this.clock.now();
   hangsLeft: number;
   #tokens = 0;
   #wrongPins = 0;
   #metaPins = 0;
+  #rotationPins = 0;
   #invocations = 0;
   simulator!: GraphSimulator;
   config!: WorkerConfig;
@@ -95,8 +101,11 @@ export class World {
 
   async #start(): Promise<void> {
     const token = this.newToken(true);
-    this.simulator = await startGraphSimulator({ now: () => this.clock.now(), tokens: [token] });
     if (this.setup.tokenStored) this.secrets.storeToken(token);
+    BUSINESS_IDS.slice(0, this.setup.businesses).forEach((businessAccountId, b) => {
+      if ((this.setup.ownTokens ?? 0) & (1 << b)) this.secrets.storeToken(this.newToken(true), businessAccountId);
+    });
+    this.simulator = await startGraphSimulator({ now: () => this.clock.now(), tokens: [...this.acceptedTokens] });
     this.setup.numbers.forEach((number, index) => {
       const id = this.numbers[index]!;
       this.catalog.addPin(CORRECT_PINS[index]!, `PIN correct of ${id}`);
@@ -125,7 +134,10 @@ export class World {
     const http = new HttpGraphClient({ baseUrl: this.simulator.baseUrl, version: 'v25.0', timeoutMs: 100 });
     this.worker = buildWorker(config, {
       clock: this.clock,
-      graph: instrumentGraph(http, this.hooks, (id) => this.#conditions(id), this.simulator),
+      graph: instrumentGraph(http, this.hooks, (id) => this.#conditions(id), this.simulator, async (id) => {
+        const [number, gates] = await Promise.all([this.#rawLedger.number(id), this.#rawLedger.appGates()]);
+        return { ...(number.pinRotation ? { pinRotation: number.pinRotation.pendingVersion } : {}), ...(number.businessAccountId ? { business: number.businessAccountId } : {}), gates };
+      }),
       ledger: this.ledger,
       secrets: instrumentPort(this.secrets, 'secrets', this.hooks),
       deadLetters: instrumentPort(modelDeadLetterQueue(this), 'deadLetters', this.hooks),
@@ -133,6 +145,25 @@ export class World {
       onOutcome: (outcome) => this.#onOutcome(outcome),
     });
     this.events = new EventPath(this, this.simulator.baseUrl);
+  }
+
+  /** The ledger's number item, read past the instrumentation (for the invariants). */
+  rawNumber(phoneNumberId: string) {
+    return this.#rawLedger.number(phoneNumberId);
+  }
+
+  /** The business account of a number id. */
+  businessOfNumber(phoneNumberId: string): string {
+    return businessOf(this.setup, this.numbers.indexOf(phoneNumberId));
+  }
+
+  /** A PIN a rotation generates: new, different from every PIN so far, in the catalog and in `records.rotationPins`. */
+  newRotationPin(phoneNumberId: string): string {
+    this.#rotationPins += 1;
+    const value = `0${String(50_000 + this.#rotationPins * 173).slice(-5)}`;
+    this.catalog.addPin(value, `PIN rotated#${this.#rotationPins} for ${phoneNumberId}`);
+    this.records.rotationPins.add(simulatorDigest(value));
+    return value;
   }
 
   /** Every ledger item (for the webhook fingerprint). */
@@ -230,9 +261,14 @@ export class World {
   /** What a pre-flight read (and the secret store) would show for the number right now. */
   #conditions(phoneNumberId: string): NumberConditions {
     const number = this.simulator.number(phoneNumberId);
+    const metaPin = number?.pin;
+    const currentPin = this.secrets.pinStages(phoneNumberId).current?.digest;
     return {
       now: this.clock.now(),
       pinStored: this.secrets.hasPin(phoneNumberId),
+      ownTokens: BUSINESS_IDS.filter((business) => this.secrets.currentToken(business) !== undefined),
+      ...(metaPin !== undefined ? { metaPin: simulatorDigest(metaPin) } : {}),
+      ...(currentPin !== undefined ? { currentPin } : {}),
       ...(number ? { verification: number.codeVerificationStatus, registered: number.registered } : {}),
       ...(number?.pinLockedUntil !== undefined ? { pinLockedUntil: number.pinLockedUntil } : {}),
     };
@@ -240,7 +276,7 @@ export class World {
 
   async #invoke(messages: QueueMessage[]): Promise<void> {
     this.#invocations += 1;
-    const invocation: Invocation = { id: this.#invocations, dead: false, groups: new Map(), unrecorded: new Map() };
+    const invocation: Invocation = { id: this.#invocations, dead: false, groups: new Map(), unrecorded: new Map(), gatesAtStart: await this.#rawLedger.appGates() };
     const event = { Records: messages.map((message) => this.queue.toRecord(message)) };
     for (const message of messages) {
       const delivery: Delivery = { ...parseDelivery(message.body, message.attributes), invocation: invocation.id, messageId: message.messageId, receiptHandle: message.receiptHandle!, receiveCount: message.receiveCount };
