@@ -224,6 +224,9 @@ function checkPinHold(input: DecideInput, number: NumberRecord, pin: { version: 
   if (hold?.cause === 'deregister_stuck') {
     return { step: deadLetter(input, decisionFor('deregister_stuck_held', `Held since ${iso(hold.since)}; nothing sent.`, { hold: decisionHold(hold) })), number };
   }
+  // A cached PIN older than the last one sent, or than the last one wa-registrar set at Meta (a rotation), is read again.
+  const staleCache = [number.lastPinVersion, number.lastPinSet?.version].some((version) => version !== undefined && version !== pin.version);
+  if (!pin.fresh && staleCache) return { step: { kind: 'refresh_secrets', pin: true }, number };
   if (hold?.cause === 'pin_changed') {
     // Meta says the PIN changed at `since`: only a PIN version stored after that can be the current one.
     if (pin.createdAt !== undefined && pin.createdAt > hold.since) {
@@ -234,10 +237,8 @@ function checkPinHold(input: DecideInput, number: NumberRecord, pin: { version: 
     const stored = pin.createdAt === undefined ? 'its creation time is unknown' : `it was stored ${iso(pin.createdAt)}`;
     return { step: deadLetter(input, decisionFor('pin_changed_held', `Changed ${iso(hold.since)} (${hold.detail}); the stored PIN version is older (${stored}); nothing sent.`, { hold: decisionHold(hold) })), number };
   }
-  // A cached PIN older than the last one sent, or than the last one wa-registrar set at Meta (a rotation), is read again.
-  const staleCache = [number.lastPinVersion, number.lastPinSet?.version].some((version) => version !== undefined && version !== pin.version);
   const pinHold = hold?.cause === 'pin_rejected' || hold?.cause === 'pin_locked';
-  if (!pin.fresh && (staleCache || (pinHold && hold.pinVersion === pin.version))) return { step: { kind: 'refresh_secrets', pin: true }, number };
+  if (!pin.fresh && pinHold && hold.pinVersion === pin.version) return { step: { kind: 'refresh_secrets', pin: true }, number };
   if (!pinHold) return { number };
   // Meta said the PIN changed while this refusal stood: only a version stored after that change can be the PIN.
   const olderThanChange = hold.changedAt !== undefined && !((pin.createdAt ?? 0) > hold.changedAt);

@@ -141,7 +141,7 @@ function pinHoldDetail(event: PinEvent): string {
 export function planPinEvent(number: NumberRecord, detailType: 'PinChanged' | 'PinResetRequested', event: PinEvent, now: number): NumberPlan {
   const timeline = timelineEntry({ detailType, detail: event });
   const since = timeline.at;
-  if (detailType === 'PinChanged' && isOwnPinChange(number, since)) return { number, event: { ...timeline, summary: `${timeline.summary}: set by wa-registrar` } };
+  if (isOwnPinChange(number, since)) return { number, event: { ...timeline, summary: `${timeline.summary}: superseded by the PIN wa-registrar set` } };
   const hold = number.hold;
   if (hold && !PIN_CHANGE_REPLACES[hold.cause](hold, since, now)) {
     // A PIN refusal or lockout stands, but it learns of the change: no PIN version stored before it may lift it.
@@ -155,14 +155,15 @@ export function planPinEvent(number: NumberRecord, detailType: 'PinChanged' | 'P
 const OWN_PIN_CHANGE_SLACK_MS = 5 * 60_000;
 
 /**
- * Whether a PIN_CHANGED is the echo of wa-registrar's own PIN set: during a rotation (Meta's clock at or after its
- * start), or around the last set it recorded. Holding the number for it would hold it against the PIN just stored.
+ * Whether a PIN event is wa-registrar's own doing or superseded by it: during a rotation (Meta's clock at or after its
+ * start), or no later than the last PIN wa-registrar set (its echo, or a change that PIN replaced). Holding the number
+ * for it would hold it against the PIN just stored.
  */
 function isOwnPinChange(number: NumberRecord, at: number): boolean {
   if (number.pinRotation && at >= number.pinRotation.since - OWN_PIN_CHANGE_SLACK_MS) return true;
+  // A change at or before wa-registrar's last PIN set is its echo, or older than the PIN set since: superseded either way.
   const set = number.lastPinSet;
-  // From the first send of that PIN (a rotation resumed hours later finishes long after Meta's echo) to its finish.
-  return set !== undefined && at >= (set.sentAt ?? set.at) - OWN_PIN_CHANGE_SLACK_MS && at <= set.at + OWN_PIN_CHANGE_SLACK_MS;
+  return set !== undefined && at <= set.at + OWN_PIN_CHANGE_SLACK_MS;
 }
 
 /** A re-registration asked for by another system: one register job per request id. */

@@ -114,7 +114,7 @@ describe('planPinEvent: which hold stands', () => {
     const after = planPinEvent(number({ lastPinSet: { at: T0 + 30_000, version: 'v2', by: 'rotation' } }), 'PinChanged', pinEvent(), T0);
     const long = planPinEvent(number({ lastPinSet: { at: T0 - DAY, version: 'v2', by: 'rotation' } }), 'PinChanged', pinEvent(), T0);
     expect([during.number.hold, after.number.hold]).toEqual([undefined, undefined]);
-    expect(after.event?.summary).toMatch(/set by wa-registrar/);
+    expect(after.event?.summary).toMatch(/superseded by the PIN wa-registrar set/);
     expect(long.number.hold?.cause).toBe('pin_changed');
   });
 

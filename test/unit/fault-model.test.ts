@@ -412,6 +412,25 @@ describe('rotation, verification and business-token programs (issue 11)', () => 
 
 /** Counterexamples the suite found in the PIN rotation, fixed; each broke invariant 11 and must not again. */
 describe('rotation counterexamples found by the suite, fixed', () => {
+  it('a PIN reset older than a finished rotation, resolved after it, neither holds the number nor lets a cached old PIN through (chaos seed 99)', async () => {
+    // A reset requested a minute before; a register caches the old PIN; an hour later a rotation finishes; only then is
+    // the reset resolved (older than the PIN wa-registrar set: superseded), and the next register must send the rotated
+    // PIN, not the cached old one (the cache is older than the last PIN set).
+    await expectInvariants(
+      {
+        setup: { numbers: [{ registered: false, verification: 'VERIFIED', storedPin: 'correct', pinEnabled: true }], businesses: 1, batchSize: 10, concurrency: 1, tokenStored: true, ownTokens: 1 },
+        steps: [
+          { kind: 'infra_fault', port: 'ledger', nth: 0, effect: 'crash', when: 'before' },
+          { kind: 'meta', fact: { kind: 'security', n: 0, event: 'PIN_RESET_REQUEST' }, ageMinutes: 1, copies: 1, publishFails: false, resolve: 'later' },
+          { kind: 'enqueue', n: 0, action: 'register', reason: 'account_creation', key: 1, runAfter: true, withBusiness: true },
+          { kind: 'clock', ms: HOUR },
+          { kind: 'rotate_pin', n: 0, echo: 'now' },
+          { kind: 'enqueue', n: 0, action: 'register', reason: 'manual', key: 0, runAfter: true, withBusiness: false },
+        ],
+      } as Program,
+    );
+  });
+
   it('a resumed setSecret refused by Meta does not roll back a PIN an earlier, unanswered set may have given Meta (invariant 11)', async () => {
     // 1. setSecret sends the new PIN; Meta applies it, but the answer is lost (502): pending stays, registers wait (right).
     // 2. The rotation is resumed with the same token; setSecret sends the same PIN again and Meta refuses it (133005,
