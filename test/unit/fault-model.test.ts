@@ -412,6 +412,22 @@ describe('rotation, verification and business-token programs (issue 11)', () => 
 
 /** Counterexamples the suite found in the PIN rotation, fixed; each broke invariant 11 and must not again. */
 describe('rotation counterexamples found by the suite, fixed', () => {
+  it("a person's PIN change whose webhook arrives after a later rotation finished is superseded by the rotation's PIN (chaos seed 4242)", async () => {
+    // The rotation waits for an unanswered register, resumes 16 min later and sets its PIN; the person's change, 10 min
+    // old, was overwritten by that set: the register sends the rotated PIN and nothing holds the number.
+    await expectInvariants({
+      setup: { numbers: [{ registered: false, verification: 'VERIFIED', storedPin: 'correct', pinEnabled: true }], businesses: 1, batchSize: 1, concurrency: 1, tokenStored: true, ownTokens: 0 },
+      steps: [
+        { kind: 'graph_faults', n: 0, faults: [{ type: 'http500' }], repeat: 2 },
+        { kind: 'meta', fact: { kind: 'name', n: 0, decision: 'REJECTED' }, ageMinutes: 0, copies: 1, publishFails: true, resolve: 'now', olderBy: 0 },
+        { kind: 'rotate_pin', n: 0, echo: 'now' },
+        { kind: 'clock', ms: 960_000 },
+        { kind: 'rotate_pin', n: 0, echo: 'now' },
+        { kind: 'meta', fact: { kind: 'security', n: 0, event: 'PIN_CHANGED' }, ageMinutes: 10, copies: 1, publishFails: false, resolve: 'now' },
+      ],
+    } as Program);
+  });
+
   it('a PIN reset older than a finished rotation, resolved after it, neither holds the number nor lets a cached old PIN through (chaos seed 99)', async () => {
     // A reset requested a minute before; a register caches the old PIN; an hour later a rotation finishes; only then is
     // the reset resolved (older than the PIN wa-registrar set: superseded), and the next register must send the rotated

@@ -397,7 +397,8 @@ function approvalsMet(world: World): string[] {
  * 9. PIN changes. Why: a PIN changed in WhatsApp Manager makes every PIN stored before it a sure 133005. Once the
  * resolver applied a PIN_CHANGED or PIN_RESET_REQUEST, no register of that number uses a PIN version stored before the
  * change (and created at or before the event's time, so the ledger could tell), unless an operator cleared the
- * number's hold since (`hold clear` is the operator's own decision).
+ * number's hold since (`hold clear` is the operator's own decision), or wa-registrar set a PIN at Meta after the change
+ * (a rotation's setSecret overwrote it: its webhook came late).
  */
 function pinChanges(world: World): string[] {
   const found: string[] = [];
@@ -405,7 +406,10 @@ function pinChanges(world: World): string[] {
   // cannot be told from its echo (the resolver takes it as wa-registrar's own, by design: OWN_PIN_CHANGE_SLACK_MS).
   const echoes = world.records.changes.filter((change) => change.echo);
   const nearOwnSet = (change: MetaChange) => echoes.some((echo) => echo.phoneNumberId === change.phoneNumberId && Math.abs(echo.eventAt - change.eventAt) <= OWN_SET_SLACK_MS);
-  const events = processed(world).filter(({ change }) => change.field === 'security' && !change.echo && !nearOwnSet(change));
+  // A change that wa-registrar's own later PIN set overwrote (its webhook late) is no longer the PIN Meta has.
+  const ownSets = world.simulator.calls.filter((call) => call.operation === 'set_pin' && call.answeredWith === 'pin set');
+  const superseded = (change: MetaChange) => ownSets.some((call) => call.phoneNumberId === change.phoneNumberId && call.at >= change.happenedAt);
+  const events = processed(world).filter(({ change }) => change.field === 'security' && !change.echo && !nearOwnSet(change) && !superseded(change));
   if (events.length === 0) return found;
   const clears = world.records.operator.filter((operator) => operator.kind === 'hold_clear' && operator.cleared !== 'accountHold');
   for (const register of requests(world)) {

@@ -64,8 +64,12 @@ export function metaChange(world: World, fact: MetaFact, ageMs = 0, effects = tr
       const changeId = changeIdOf('phone_number_name_update', businessAccountId, time, value);
       change = { ...base, changeId, field: 'phone_number_name_update', businessAccountId, value, phoneNumberId, decision: fact.decision };
     } else {
-      // The person changed the PIN in WhatsApp Manager: a register with the stored (older) PIN now gets 133005.
-      if (effects && fact.event === 'PIN_CHANGED') number.pin = world.newMetaPin(phoneNumberId);
+      // The person changed the PIN in WhatsApp Manager: a register with the stored (older) PIN now gets 133005. Unless
+      // wa-registrar set a PIN at Meta after the change's time (a late webhook): that later set is the PIN Meta has.
+      const overwritten = world.simulator.calls.some(
+        (call) => call.operation === 'set_pin' && call.phoneNumberId === phoneNumberId && call.answeredWith === 'pin set' && call.at >= happenedAt,
+      );
+      if (effects && fact.event === 'PIN_CHANGED' && !overwritten) number.pin = world.newMetaPin(phoneNumberId);
       const value = { display_phone_number: displayDigitsOf(index), event: fact.event, requester };
       change = { ...base, changeId: changeIdOf('security', businessAccountId, time, value), field: 'security', businessAccountId, value, phoneNumberId, security: fact.event };
     }
