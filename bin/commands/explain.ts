@@ -1,7 +1,7 @@
-import { AwsHoldProbe, listDeadLetters, SqsDeadLetterQueue } from '../../shared/dead-letters/index.ts';
+import { listDeadLetters, SqsDeadLetterQueue } from '../../shared/dead-letters/index.ts';
 import type { GraphClient } from '../../shared/graph/port.ts';
 import { DynamoDbAttemptLedger } from '../../shared/ledger/dynamodb-ledger.ts';
-import { GRAPH_HELP, GRAPH_OPTIONS, graphClientFor, readGraphToken } from '../ops/graph-access.ts';
+import { GRAPH_HELP, GRAPH_OPTIONS, graphClientFor, knownTokenSecretId, readGraphToken } from '../ops/graph-access.ts';
 import { requireResource, type Resources } from '../ops/resources.ts';
 import { buildExplainView, readExplainFacts, readLiveState, renderExplain, type ExplainSources } from '../views/explain.ts';
 import {
@@ -9,6 +9,7 @@ import {
   BUDGET_OPTIONS,
   budgetPolicy,
   checkPhoneNumberId,
+  holdProbeFor,
   onePositional,
   parse,
   RESOURCE_HELP,
@@ -47,7 +48,7 @@ async function run(args: string[], io: CliIo): Promise<void> {
   const policy = budgetPolicy(values, io.env);
   await withResources(values, io, { regionAlias: true }, async (resources, clients) => {
     const ledger = new DynamoDbAttemptLedger(clients.dynamodb, requireResource(resources, 'ledgerTableName'));
-    const tokenSecretId = (values['token-secret'] as string | undefined) ?? resources.tokenSecretId ?? (io.env.TOKEN_SECRET_ID || undefined);
+    const tokenSecretId = knownTokenSecretId(values, io.env, resources);
     const dlqUrl = resources.deadLetterQueueUrl;
     const graph = values.offline ? { notRead: '--offline' } : liveGraph(values, io, resources);
     const sources: ExplainSources = {
@@ -56,10 +57,7 @@ async function run(args: string[], io: CliIo): Promise<void> {
         ? () => listDeadLetters(new SqsDeadLetterQueue(clients.sqs, dlqUrl), { phoneNumberId }, scanOptions(resources, io))
         : { notRead: 'no dead-letter queue is known (--dlq-url or --stack)' },
       // Versions only (ListSecretVersionIds): whether a new PIN or token version lifted a hold.
-      secretVersions: new AwsHoldProbe(ledger, clients.secretsManager, {
-        ...(tokenSecretId === undefined ? {} : { tokenSecretId }),
-        ...(resources.pinSecretPrefix === undefined ? {} : { pinSecretPrefix: resources.pinSecretPrefix }),
-      }),
+      secretVersions: holdProbeFor({ ...resources, ...(tokenSecretId === undefined ? {} : { tokenSecretId }) }, clients)!,
       live: () =>
         readLiveState(phoneNumberId, { graph, token: () => readGraphToken(clients.secretsManager, values, io.env, resources), now: () => io.clock.now() }),
     };

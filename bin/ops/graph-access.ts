@@ -57,9 +57,13 @@ export function graphClientFor(values: Values, env: Record<string, string | unde
   return new HttpGraphClient({ baseUrl: settings.GRAPH_API_BASE_URL, version: settings.GRAPH_API_VERSION, timeoutMs: settings.GRAPH_TIMEOUT_MS, now });
 }
 
-/** The token secret's id: --token-secret, else the stack's or local file's, else TOKEN_SECRET_ID. */
+/** The token secret's id: --token-secret, else the stack's or local file's, else TOKEN_SECRET_ID; undefined when none. */
+export function knownTokenSecretId(values: Values, env: Record<string, string | undefined>, resources: Resources): string | undefined {
+  return (values['token-secret'] as string | undefined) ?? resources.tokenSecretId ?? (env.TOKEN_SECRET_ID || undefined);
+}
+
 function tokenSecretId(values: Values, env: Record<string, string | undefined>, resources: Resources): string {
-  const id = (values['token-secret'] as string | undefined) ?? resources.tokenSecretId ?? env.TOKEN_SECRET_ID;
+  const id = knownTokenSecretId(values, env, resources);
   if (id) return id;
   throw new UsageError(`no token secret is known (looked in: ${resources.source}); pass --token-secret ID or --stack NAME, or set TOKEN_SECRET_ID`);
 }

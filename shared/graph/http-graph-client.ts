@@ -1,6 +1,6 @@
 import { parseWaitFromDetails } from './details-wait.ts';
 import { readUsageHeader } from './usage-header.ts';
-import type { CodeMethod, GraphCallResult, GraphClient, GraphError, ListedNumber, NumberListResult, NumberState, RegisterRequest, StateReadResult } from './port.ts';
+import type { CodeMethod, GraphCallResult, GraphClient, ReadFailure, GraphError, ListedNumber, NumberListResult, NumberState, RegisterRequest, StateReadResult } from './port.ts';
 
 export interface HttpGraphClientOptions {
   /** e.g. https://graph.facebook.com (production) or the simulator's http://127.0.0.1:PORT */
@@ -33,7 +33,6 @@ const LIST_PAGE_SIZE = 100;
 /** A list stops here: no business has that many pages, and a server repeating its cursors must not hold a read forever. */
 const LIST_MAX_PAGES = 50;
 
-type ReadFailure = Extract<NumberListResult, { kind: 'unknown' }>;
 
 /** Codes whose `details` say how long PIN checks are paused. */
 const PIN_LOCKOUT_CODES: ReadonlySet<number> = new Set([133008, 133009]);

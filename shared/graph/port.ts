@@ -51,22 +51,23 @@ export interface NumberState {
   displayPhoneNumber?: string;
 }
 
+/** A read that gave no usable answer: why, and what Meta's answer said, if one arrived. */
+export interface ReadFailure {
+  kind: 'unknown';
+  why: string;
+  /** Meta's error code, when the answer was a Graph error (e.g. 190, or a throttle code). */
+  code?: number;
+  fbtraceId?: string;
+  /** When an answer arrived at all. */
+  httpStatus?: number;
+  /** From the usage headers, when Meta says how long until throttling ends. */
+  regainAfterSeconds?: number;
+  /** From the usage headers: the businesses (WABA ids) Meta throttles; empty or absent means the whole app. */
+  throttledBusinesses?: string[];
+}
+
 /** A state read has two outcomes: known, or unknown (never to be read as "not registered"). */
-export type StateReadResult =
-  | { kind: 'known'; state: NumberState }
-  | {
-      kind: 'unknown';
-      why: string;
-      /** Meta's error code, when the answer was a Graph error (e.g. 190, or a throttle code). */
-      code?: number;
-      fbtraceId?: string;
-      /** When an answer arrived at all. */
-      httpStatus?: number;
-      /** From the usage headers, when Meta says how long until throttling ends. */
-      regainAfterSeconds?: number;
-      /** From the usage headers: the businesses (WABA ids) Meta throttles; empty or absent means the whole app. */
-      throttledBusinesses?: string[];
-    };
+export type StateReadResult = { kind: 'known'; state: NumberState } | ReadFailure;
 
 /** One number of a business account as Meta lists it (`display_phone_number` as shown, e.g. `+1 631-555-5555`). */
 export interface ListedNumber {
@@ -75,21 +76,7 @@ export interface ListedNumber {
 }
 
 /** A business account's numbers, every page read; or unknown (a failed read is never an empty list). */
-export type NumberListResult =
-  | { kind: 'known'; numbers: ListedNumber[] }
-  | {
-      kind: 'unknown';
-      why: string;
-      /** Meta's error code, when the answer was a Graph error (e.g. 190, or a throttle code). */
-      code?: number;
-      fbtraceId?: string;
-      /** When an answer arrived at all. */
-      httpStatus?: number;
-      /** From the usage headers, when Meta says how long until throttling ends. */
-      regainAfterSeconds?: number;
-      /** From the usage headers: the businesses (WABA ids) Meta throttles; empty or absent means the whole app. */
-      throttledBusinesses?: string[];
-    };
+export type NumberListResult = { kind: 'known'; numbers: ListedNumber[] } | ReadFailure;
 
 export interface RegisterRequest {
   phoneNumberId: string;
