@@ -65,3 +65,14 @@ describe('loadConfig', () => {
     else expect(load).toThrow(/GRAPH_API_BASE_URL must be https/);
   });
 });
+
+describe('loadConfig: the lifecycle secret prefixes', () => {
+  it('takes TOKEN_SECRET_PREFIX and BACKUP_SECRET_PREFIX when they do not overlap the PIN prefix', () => {
+    expect(loadConfig({ ...required, TOKEN_SECRET_PREFIX: 'wa/token/', BACKUP_SECRET_PREFIX: 'wa/backup/' })).toMatchObject({ TOKEN_SECRET_PREFIX: 'wa/token/', BACKUP_SECRET_PREFIX: 'wa/backup/' });
+  });
+
+  it('refuses a prefix inside another (a number could be read as another kind of secret), naming both', () => {
+    expect(() => loadConfig({ ...required, TOKEN_SECRET_PREFIX: 'wa/pin/tokens/' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...required, TOKEN_SECRET_PREFIX: 'wa/pin/tokens/' })).toThrow(/TOKEN_SECRET_PREFIX must not start with PIN_SECRET_PREFIX/);
+  });
+});

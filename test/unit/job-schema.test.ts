@@ -72,3 +72,24 @@ describe('dead-letter envelope v1', () => {
     expect(deadLetterEnvelopeV1Schema.safeParse(JSON.parse(body)).success).toBe(true);
   });
 });
+
+describe('job schema v1: the lifecycle fields', () => {
+  it.each([
+    [{ action: 'deregister', phoneNumberId: '1', pinPolicy: 'provision-if-missing' }, /pinPolicy: pinPolicy provision-if-missing is for register jobs only/],
+    [{ action: 'register', phoneNumberId: '1', pinPolicy: 'always' }, /pinPolicy: Invalid option/],
+    [{ action: 'migrate', phoneNumberId: '1', dataLocalizationRegion: 'DE' }, /dataLocalizationRegion: dataLocalizationRegion has no meaning for migrate/],
+    [{ action: 'register', phoneNumberId: '1', businessAccountId: 'waba-1' }, /businessAccountId: businessAccountId must be 1-20 digits/],
+  ])('refuses %j with a sentence naming the field', (job, message) => {
+    const result = validateJob(job);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error).toMatch(message);
+  });
+
+  it('accepts a migrate job, a provisioning register, and a business id', () => {
+    expect(validateJob({ action: 'migrate', phoneNumberId: '1', reason: 'migration' })).toMatchObject({ ok: true });
+    expect(validateJob({ action: 'register', phoneNumberId: '1', pinPolicy: 'provision-if-missing', businessAccountId: '102290129340398' })).toMatchObject({
+      ok: true,
+      job: { pinPolicy: 'provision-if-missing', businessAccountId: '102290129340398' },
+    });
+  });
+});
